@@ -1,0 +1,34 @@
+"""riskgpu: a GPU-accelerated Monte Carlo risk engine for equity option books.
+
+Public API (keyword-only arguments; the market is passed at call time as the model)::
+
+    import riskgpu as rg
+    model = rg.GBM(spot=100.0, vol=0.2, rate=0.03)
+    rg.price(rg.European(strike=100.0, maturity=1.0), model, n_paths=1_000_000, seed=7)
+"""
+
+from riskgpu.analytic import bs_greeks, bs_price, digital_price, geometric_asian_price
+from riskgpu.api import PriceResult, price, simulate
+from riskgpu.backends import BackendInfo, BackendUnavailableError, backends
+from riskgpu.models import GBM
+from riskgpu.products import Asian, Digital, European
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GBM",
+    "Asian",
+    "BackendInfo",
+    "BackendUnavailableError",
+    "Digital",
+    "European",
+    "PriceResult",
+    "__version__",
+    "backends",
+    "bs_greeks",
+    "bs_price",
+    "digital_price",
+    "geometric_asian_price",
+    "price",
+    "simulate",
+]

@@ -1,0 +1,71 @@
+"""Backends: ``reference`` (numpy), ``cpu`` (numba parallel), ``gpu`` (numba.cuda + CuPy), ``auto``."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from types import ModuleType
+
+NAMES = ("reference", "cpu", "gpu")
+
+
+class BackendUnavailableError(RuntimeError):
+    """The requested backend cannot run here; the message says why."""
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    """Whether a backend works here and, if not, why."""
+
+    name: str
+    available: bool
+    detail: str
+
+
+def backends() -> dict[str, BackendInfo]:
+    """Every backend with its availability and a one-line reason; ``auto`` says what it picks."""
+    import numba
+
+    from riskgpu.backends import gpu
+
+    ok, why = gpu.status()
+    out = {
+        "reference": BackendInfo("reference", True, "numpy (stored paths)"),
+        "cpu": BackendInfo(
+            "cpu",
+            True,
+            f"numba {numba.__version__} parallel, {numba.config.NUMBA_NUM_THREADS} threads ({os.cpu_count()} CPUs)",
+        ),
+        "gpu": BackendInfo("gpu", ok, why),
+    }
+    out["auto"] = BackendInfo("auto", True, f"-> {resolve('auto')}")
+    return out
+
+
+def resolve(name: str) -> str:
+    """Concrete backend for ``name``: ``auto`` is gpu on a real CUDA device, else cpu.
+
+    Raises ValueError for an unknown name, BackendUnavailableError for gpu when it cannot run.
+    """
+    from riskgpu.backends import gpu
+
+    if name == "auto":
+        ok, _ = gpu.status()
+        return "gpu" if ok and not gpu.simulated() else "cpu"
+    if name not in NAMES:
+        raise ValueError(f"backend must be one of 'auto', 'reference', 'cpu', 'gpu', got {name!r}")
+    if name == "gpu":
+        ok, why = gpu.status()
+        if not ok:
+            raise BackendUnavailableError(f"backend 'gpu' is not available: {why}")
+    return name
+
+
+def module(name: str) -> ModuleType:
+    """The backend module (``tile_sums`` and ``simulate``) for a resolved name."""
+    from riskgpu.backends import cpu, gpu, reference
+
+    return {"reference": reference, "cpu": cpu, "gpu": gpu}[name]
+
+
+__all__ = ["NAMES", "BackendInfo", "BackendUnavailableError", "backends", "module", "resolve"]

@@ -1,0 +1,43 @@
+"""The cpu backend: numba ``parallel=True`` fused kernels from the kernel factory."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from riskgpu.backends.job import PricingJob
+from riskgpu.kernels import path_filler, sample_function, tiles_cpu
+
+
+def tile_sums(job: PricingJob, first_tile: int, n_tiles: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-tile ``(sum, sum of squares)`` of ``payoff - shift`` from the fused CPU kernel."""
+    sample = sample_function(type(job.model), type(job.product), job.product.accumulator, job.dtype)
+    sums = np.zeros(n_tiles, dtype=job.dtype)
+    sqs = np.zeros(n_tiles, dtype=job.dtype)
+    if n_tiles:
+        tiles_cpu(sample)(np.int64(first_tile), np.int64(job.n_samples), sums, sqs, *job.kernel_args())
+    return sums, sqs
+
+
+def simulate_args(model: object, dt: float, dtype: np.dtype) -> tuple:
+    """``(spot, x0, drift, vsq, chol)`` arrays in ``dtype`` for the path-filling kernels."""
+    drift, vsq = model.step_coefficients(dt)
+    arrays = (model.spots, np.log(model.spots), drift, vsq, model.cholesky)
+    return tuple(np.array(a, dtype=dtype, order="C") for a in arrays)
+
+
+def simulate(
+    model: object, *, dt: float, n_steps: int, n_paths: int, key: tuple[int, int], stream: int, dtype: np.dtype
+) -> np.ndarray:
+    """All paths ``(n_paths, n_steps + 1, n_assets)`` from the CPU kernel."""
+    out = np.empty((n_paths, n_steps + 1, model.n_assets), dtype=dtype)
+    _, kernel = path_filler(dtype)
+    kernel(
+        out,
+        np.int64(0),
+        np.uint32(key[0]),
+        np.uint32(key[1]),
+        np.uint32(stream),
+        *simulate_args(model, dt, dtype),
+        np.int64(n_steps),
+    )
+    return out

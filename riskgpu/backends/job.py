@@ -1,0 +1,57 @@
+"""A pricing job: everything a backend needs, resolved once on the host (no state kept between calls)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from riskgpu.kernels import TILE
+
+
+@dataclass(frozen=True)
+class PricingJob:
+    """Resolved inputs of one pricing: model, product, grid, RNG words, kernel parameters, dtype.
+
+    ``n_samples`` counts samples (paths, or antithetic pairs); the tiles of ``TILE`` samples are
+    numbered from 0 by global sample index.
+    """
+
+    model: object
+    product: object
+    n_samples: int
+    n_steps: int
+    antithetic: bool
+    key: tuple[int, int]
+    stream: int
+    dtype: np.dtype
+    mp: tuple
+    pp: tuple
+    disc: float
+    shift: float
+
+    @property
+    def n_tiles(self) -> int:
+        """Number of tiles covering ``n_samples``."""
+        return math.ceil(self.n_samples / TILE)
+
+    @property
+    def dt(self) -> float:
+        """Step length in years."""
+        return self.product.maturity / self.n_steps
+
+    def kernel_args(self) -> tuple:
+        """``(antithetic, k0, k1, stream, mp, pp, n_steps, disc, shift)`` typed for the kernels."""
+        d = self.dtype.type
+        return (
+            bool(self.antithetic),
+            np.uint32(self.key[0]),
+            np.uint32(self.key[1]),
+            np.uint32(self.stream),
+            self.mp,
+            self.pp,
+            np.int64(self.n_steps),
+            d(self.disc),
+            d(self.shift),
+        )

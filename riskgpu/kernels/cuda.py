@@ -1,0 +1,118 @@
+"""CUDA kernels built from the same per-path functions as the CPU kernels.
+
+Imported only by the gpu backend (and the PTX inspection tool): it imports ``numba.cuda``.
+
+Launch-shape independence: the block size must be a multiple of ``TILE`` (checked by the launcher);
+each thread computes one sample, writes it to shared memory, and the first thread of each tile sums
+its ``TILE`` values sequentially, exactly as the CPU kernel does. Grid-stride loops are block-uniform
+(every thread of a block runs the same iterations), so ``syncthreads`` is safe at any grid size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from numba import cuda, float32, from_dtype
+
+from riskgpu.kernels.factory import TILE, path_filler
+from riskgpu.rng.philox import cos_sin_2pi
+
+#: Largest block size the kernels accept (the shared-memory tile buffers are this long).
+MAX_BLOCK = 1024
+
+_CACHE: dict[tuple, Callable] = {}
+
+
+def _register_cuda_cos_sin() -> None:
+    if getattr(cos_sin_2pi, "_riskgpu_cuda", False):
+        return
+    from numba.cuda import libdevice
+    from numba.cuda.extending import overload
+
+    @overload(cos_sin_2pi, target="cuda", inline="always")
+    def _cos_sin_2pi_cuda(u):
+        if u == float32:
+
+            def impl32(u):  # pragma: no cover - compiled
+                a = u + u
+                return libdevice.cospif(a), libdevice.sinpif(a)
+
+            return impl32
+
+        def impl64(u):  # pragma: no cover - compiled
+            a = u + u
+            return libdevice.cospi(a), libdevice.sinpi(a)
+
+        return impl64
+
+    cos_sin_2pi._riskgpu_cuda = True
+
+
+_register_cuda_cos_sin()
+
+
+def _device(fn: Callable) -> Callable:
+    # Under the simulator, device code runs as Python; a compiled CPU function cannot take the
+    # simulator's fake device arrays, so functions that take arrays run from their Python source.
+    from numba import config
+
+    return fn.py_func if config.ENABLE_CUDASIM else fn
+
+
+def tiles_kernel(sample: Callable, dtype: np.dtype) -> Callable:
+    """CUDA twin of ``tiles_cpu``: same arguments, same per-tile sequential sums."""
+    key = ("tiles", id(sample), np.dtype(dtype).name)
+    if key in _CACHE:
+        return _CACHE[key]
+    nb_dtype = from_dtype(np.dtype(dtype))
+
+    @cuda.jit
+    def kernel(
+        first_tile, n_samples, sums, sqs, antithetic, k0, k1, stream, mp, pp, n_steps, disc, shift
+    ):  # pragma: no cover
+        buf_s = cuda.shared.array(MAX_BLOCK, nb_dtype)
+        buf_q = cuda.shared.array(MAX_BLOCK, nb_dtype)
+        tid = cuda.threadIdx.x
+        n_lanes = sums.shape[0] * TILE
+        stride = cuda.gridDim.x * cuda.blockDim.x
+        for base in range(cuda.blockIdx.x * cuda.blockDim.x, n_lanes, stride):
+            k = base + tid
+            y = shift - shift
+            idx = first_tile * TILE + k
+            if k < n_lanes and idx < n_samples:
+                y = sample(idx, antithetic, k0, k1, stream, mp, pp, n_steps, disc) - shift
+            buf_s[tid] = y
+            buf_q[tid] = y * y
+            cuda.syncthreads()
+            if tid % TILE == 0 and k < n_lanes:
+                s = buf_s[tid]
+                q = buf_q[tid]
+                for lane in range(1, TILE):
+                    s += buf_s[tid + lane]
+                    q += buf_q[tid + lane]
+                sums[k // TILE] = s
+                sqs[k // TILE] = q
+            cuda.syncthreads()
+
+    _CACHE[key] = kernel
+    return kernel
+
+
+def simulate_kernel(dtype: np.dtype) -> Callable:
+    """CUDA twin of ``simulate_cpu``: one thread per path, the same ``fill_path`` body."""
+    key = ("simulate", np.dtype(dtype).name)
+    if key in _CACHE:
+        return _CACHE[key]
+    fill_path = _device(path_filler(dtype)[0])
+
+    @cuda.jit
+    def kernel(out, first_path, k0, k1, stream, spot, x0, drift, vsq, chol, n_steps):  # pragma: no cover
+        p = cuda.grid(1)
+        stride = cuda.gridsize(1)
+        while p < out.shape[0]:
+            fill_path(out[p], first_path + p, k0, k1, stream, spot, x0, drift, vsq, chol, n_steps)
+            p += stride
+
+    _CACHE[key] = kernel
+    return kernel

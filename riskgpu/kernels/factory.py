@@ -1,0 +1,173 @@
+"""The kernel factory: (model, product, dtype) -> one fused per-path function, compiled for every target.
+
+The per-path body (draw, step, observe, finish) is written once, here, as ``@njit`` code. The CPU
+backend runs it inside a ``prange`` over tiles (``tiles_cpu``); the CUDA backend calls the very same
+function from a ``cuda.jit`` kernel (``riskgpu.kernels.cuda``). Nothing here touches files, portfolios
+or a GPU.
+
+Deterministic sums (DESIGN.md section 4): samples are grouped in tiles of ``TILE`` consecutive global
+sample indices; each tile's sum and sum of squares are accumulated sequentially in the kernel's dtype,
+and the host combines the tile partials in float64. A sample is one path, or one antithetic pair
+(path ``2m`` draws the normals of counter ``m``, path ``2m + 1`` their negatives), so pairs never
+straddle tiles.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+from numba import njit, prange, uint32, uint64
+
+from riskgpu.rng import normals4_f32, normals4_f64
+
+#: Samples per tile: the unit of deterministic summation and of batching.
+TILE = 32
+_LOW = 0xFFFFFFFF
+
+
+def _normals(dtype: np.dtype) -> Callable:
+    return normals4_f32 if dtype == np.float32 else normals4_f64
+
+
+_SAMPLE_CACHE: dict[tuple, Callable] = {}
+
+
+def sample_function(model_type: type, product_type: type, accumulator: tuple, dtype: np.dtype) -> Callable:
+    """The fused per-sample function for a single-asset model and a product, in ``dtype``.
+
+    Signature of the returned ``@njit`` function::
+
+        sample(idx, antithetic, k0, k1, stream, mp, pp, n_steps, disc) -> discounted payoff
+
+    ``idx`` is the global sample index (the counter's path words), ``mp`` the model's and ``pp`` the
+    product's kernel parameter tuples. Tested against the reference backend on the same normals.
+    """
+    key = (model_type, product_type, np.dtype(dtype).name)
+    if key in _SAMPLE_CACHE:
+        return _SAMPLE_CACHE[key]
+    init, observe, finish = accumulator
+    step = model_type.step
+    normals4 = _normals(np.dtype(dtype))
+    one = np.dtype(dtype).type(1.0)
+    half = np.dtype(dtype).type(0.5)
+
+    @njit(inline="always")
+    def path_payoff(lo, hi, sign, k0, k1, stream, mp, pp, n_steps):  # pragma: no cover - compiled
+        x0, drift, vsq, var = mp[0], mp[1], mp[2], mp[3]
+        acc = init(x0, pp)
+        x = x0
+        z0 = z1 = z2 = z3 = x0 - x0
+        for i in range(n_steps):
+            lane = i & 3
+            if lane == 0:
+                z0, z1, z2, z3 = normals4(uint32(i >> 2), lo, hi, stream, k0, k1)
+            z = z0 if lane == 0 else (z1 if lane == 1 else (z2 if lane == 2 else z3))
+            x_new = step(x, sign * z, drift, vsq)
+            acc = observe(acc, i, x, x_new, var, pp)
+            x = x_new
+        return finish(acc, x, pp)
+
+    @njit(inline="always")
+    def sample(idx, antithetic, k0, k1, stream, mp, pp, n_steps, disc):  # pragma: no cover - compiled
+        u = uint64(idx)
+        lo = uint32(u & uint64(_LOW))
+        hi = uint32(u >> uint64(32))
+        v = path_payoff(lo, hi, one, k0, k1, stream, mp, pp, n_steps) * disc
+        if antithetic:
+            w = path_payoff(lo, hi, -one, k0, k1, stream, mp, pp, n_steps) * disc
+            v = (v + w) * half
+        return v
+
+    _SAMPLE_CACHE[key] = sample
+    return sample
+
+
+_CPU_CACHE: dict[int, Callable] = {}
+
+
+def tiles_cpu(sample: Callable) -> Callable:
+    """The CPU kernel for ``sample``: ``prange`` over tiles, each summed sequentially.
+
+    ``kernel(first_tile, n_samples, sums, sqs, antithetic, k0, k1, stream, mp, pp, n_steps, disc, shift)``
+    fills ``sums[t]`` and ``sqs[t]`` (shape ``(n_tiles,)``, the kernel's dtype) with the sum of
+    ``y = sample - shift`` and of ``y**2`` over global tile ``first_tile + t``.
+    """
+    if id(sample) in _CPU_CACHE:
+        return _CPU_CACHE[id(sample)]
+
+    @njit(parallel=True, error_model="numpy")
+    def kernel(
+        first_tile, n_samples, sums, sqs, antithetic, k0, k1, stream, mp, pp, n_steps, disc, shift
+    ):  # pragma: no cover
+        for t in prange(sums.shape[0]):
+            base = (first_tile + t) * TILE
+            s = shift - shift
+            q = shift - shift
+            for lane in range(TILE):
+                idx = base + lane
+                if idx < n_samples:
+                    y = sample(idx, antithetic, k0, k1, stream, mp, pp, n_steps, disc) - shift
+                    s += y
+                    q += y * y
+            sums[t] = s
+            sqs[t] = q
+
+    _CPU_CACHE[id(sample)] = kernel
+    return kernel
+
+
+_FILL_CACHE: dict[str, tuple[Callable, Callable]] = {}
+
+
+def path_filler(dtype: np.dtype) -> tuple[Callable, Callable]:
+    """``(fill_path, simulate_cpu)`` for ``dtype``: the stored-path body and its CPU kernel.
+
+    ``fill_path(row, idx, k0, k1, stream, spot, x0, drift, vsq, chol, n_steps)`` writes path ``idx``
+    of spots into ``row`` (shape ``(n_steps + 1, n_assets)``) in place: normals for dimension
+    ``d = step * n_assets + asset`` go in first, are correlated in place by the lower-triangular
+    ``chol`` (from the last asset down), then integrated in log space.
+    ``simulate_cpu(out, first_path, ...)`` fills ``out[p]`` with path ``first_path + p`` in a ``prange``.
+    Tested against the reference backend's paths.
+    """
+    name = np.dtype(dtype).name
+    if name in _FILL_CACHE:
+        return _FILL_CACHE[name]
+    normals4 = _normals(np.dtype(dtype))
+
+    @njit(inline="always")
+    def fill_path(row, idx, k0, k1, stream, spot, x0, drift, vsq, chol, n_steps):  # pragma: no cover
+        n_assets = row.shape[1]
+        n_dims = n_steps * n_assets
+        u = uint64(idx)
+        lo = uint32(u & uint64(_LOW))
+        hi = uint32(u >> uint64(32))
+        for j in range((n_dims + 3) // 4):
+            z0, z1, z2, z3 = normals4(uint32(j), lo, hi, stream, k0, k1)
+            for lane in range(4):
+                d = 4 * j + lane
+                if d < n_dims:
+                    z = z0 if lane == 0 else (z1 if lane == 1 else (z2 if lane == 2 else z3))
+                    row[1 + d // n_assets, d % n_assets] = z
+        for a in range(n_assets):
+            row[0, a] = spot[a]
+        for s in range(1, n_steps + 1):
+            for a in range(n_assets - 1, -1, -1):
+                acc = chol[a, 0] * row[s, 0]
+                for b in range(1, a + 1):
+                    acc += chol[a, b] * row[s, b]
+                row[s, a] = acc
+        for a in range(n_assets):
+            x = x0[a]
+            for s in range(1, n_steps + 1):
+                x = x + drift[a] + vsq[a] * row[s, a]
+                row[s, a] = math.exp(x)
+
+    @njit(parallel=True, error_model="numpy")
+    def simulate_cpu(out, first_path, k0, k1, stream, spot, x0, drift, vsq, chol, n_steps):  # pragma: no cover
+        for p in prange(out.shape[0]):
+            fill_path(out[p], first_path + p, k0, k1, stream, spot, x0, drift, vsq, chol, n_steps)
+
+    _FILL_CACHE[name] = (fill_path, simulate_cpu)
+    return fill_path, simulate_cpu

@@ -1,0 +1,177 @@
+"""Compile every CUDA kernel for a target GPU without one, and read what ``ptxas`` says about it.
+
+``python -m riskgpu.kernels.ptx [--cc 9.0] [--sass]`` prints a JSON list with, per kernel and dtype:
+registers, spill bytes, stack frame bytes, float64 instructions found in the PTX and (``--sass``)
+SASS instruction counts. The tests run it in a separate process (not under the CUDA simulator) and
+fail on a float64 instruction in a float32 kernel or on register spills, except for kernels listed
+in ``LOCAL_MEMORY_ALLOWED`` with their reason. Needs ``numba-cuda[cu13]`` and ``nvidia-cuda-nvcc``
+(the ``test`` extra); ``--sass`` also ``nvidia-cuda-cuobjdump`` and ``nvidia-cuda-nvdisasm``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+#: Kernels allowed to use local memory (spills or stack), with the reason.
+LOCAL_MEMORY_ALLOWED: dict[str, str] = {}
+
+_F64 = re.compile(r"^\s*(?:@%p\d+\s+)?[a-z]+(?:\.[a-z0-9]+)*\.f64\b", re.MULTILINE)
+
+
+def nvidia_tool(name: str) -> str | None:
+    """Path of a CUDA command-line tool: from the ``nvidia-*`` wheels first, then ``PATH``."""
+    with contextlib.suppress(ImportError):
+        import nvidia
+
+        for root in nvidia.__path__:
+            for cand in sorted(Path(root).glob(f"*/bin/{name}")):
+                if os.access(cand, os.X_OK):
+                    return str(cand)
+    return shutil.which(name)
+
+
+@contextlib.contextmanager
+def _target_cc(cc: tuple[int, int]) -> Iterator[None]:
+    # numba-cuda compiles device functions for the *current* device's compute capability, which
+    # needs a driver. With no GPU, pretend the current device is the target: the code compiled is
+    # the same as on that device. Restored on exit.
+    import numba.cuda.dispatcher as disp
+
+    class _Target:
+        compute_capability = cc
+
+    saved = disp.get_current_device
+    disp.get_current_device = lambda: _Target()
+    try:
+        yield
+    finally:
+        disp.get_current_device = saved
+
+
+def _examples() -> list[tuple[str, object, np.dtype]]:
+    import riskgpu as rg
+
+    model = rg.GBM(spot=100.0, vol=0.2, rate=0.03)
+    products = {
+        "european": rg.European(strike=100.0, maturity=1.0),
+        "digital": rg.Digital(strike=100.0, maturity=1.0),
+        "asian": rg.Asian(strike=100.0, maturity=1.0, n_fixings=4),
+    }
+    return [(name, (p, model), np.dtype(d)) for name, p in products.items() for d in ("float32", "float64")]
+
+
+def compile_all(cc: tuple[int, int] = (9, 0)) -> list[dict]:
+    """PTX of every kernel as ``{"kernel", "dtype", "ptx"}`` dicts, compiled for ``cc``."""
+    from numba import cuda, typeof
+
+    from riskgpu.api import make_job
+    from riskgpu.backends.cpu import simulate_args
+    from riskgpu.kernels import sample_function
+    from riskgpu.kernels.cuda import simulate_kernel, tiles_kernel
+
+    out = []
+    with _target_cc(cc):
+        for name, (product, model), dtype in _examples():
+            job = make_job(product, model, n_paths=64, n_steps=None, seed=1, dtype=dtype, antithetic=False, stream=0)
+            sample = sample_function(type(model), type(product), product.accumulator, dtype)
+            kernel = tiles_kernel(sample, dtype)
+            buf = np.zeros(2, dtype=dtype)
+            args = (np.int64(0), np.int64(1), buf, buf, *job.kernel_args())
+            sig = tuple(typeof(a) for a in args)
+            ptx, _ = cuda.compile_ptx(kernel.py_func, sig, cc=cc)
+            out.append({"kernel": f"tiles_{name}", "dtype": dtype.name, "ptx": ptx})
+        for dtype in (np.dtype("float32"), np.dtype("float64")):
+            model = __import__("riskgpu").GBM(spot=[100.0, 90.0], vol=[0.2, 0.3], rate=0.03, corr=[[1, 0.3], [0.3, 1]])
+            arr = np.zeros((2, 3, 2), dtype=dtype)
+            args = (
+                arr,
+                np.int64(0),
+                np.uint32(1),
+                np.uint32(0),
+                np.uint32(0),
+                *simulate_args(model, 0.1, dtype),
+                np.int64(2),
+            )
+            sig = tuple(typeof(a) for a in args)
+            ptx, _ = cuda.compile_ptx(simulate_kernel(dtype).py_func, sig, cc=cc)
+            out.append({"kernel": "simulate", "dtype": dtype.name, "ptx": ptx})
+    return out
+
+
+def _ptxas(ptx: str, arch: str, workdir: Path, stem: str, sass: bool) -> dict:
+    ptxas = nvidia_tool("ptxas")
+    if ptxas is None:
+        raise RuntimeError("ptxas not found: pip install nvidia-cuda-nvcc (the 'test' extra)")
+    src = workdir / f"{stem}.ptx"
+    cubin = workdir / f"{stem}.cubin"
+    src.write_text(ptx)
+    res = subprocess.run(
+        [ptxas, "-v", f"-arch={arch}", str(src), "-o", str(cubin)], capture_output=True, text=True, check=True
+    )
+    log = res.stdout + res.stderr
+
+    def grab(pattern: str) -> int:
+        m = re.search(pattern, log)
+        return int(m.group(1)) if m else 0
+
+    info = {
+        "registers": grab(r"Used (\d+) registers"),
+        "spill_stores": grab(r"(\d+) bytes spill stores"),
+        "spill_loads": grab(r"(\d+) bytes spill loads"),
+        "stack_frame": grab(r"(\d+) bytes stack frame"),
+        "ptxas_log": log.strip(),
+    }
+    if sass:
+        cuobjdump = nvidia_tool("cuobjdump")
+        if cuobjdump is None:
+            raise RuntimeError("cuobjdump not found: pip install nvidia-cuda-cuobjdump nvidia-cuda-nvdisasm")
+        env = {**os.environ, "PATH": f"{Path(cuobjdump).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+        text = subprocess.run(
+            [cuobjdump, "-sass", str(cubin)], capture_output=True, text=True, check=True, env=env
+        ).stdout
+        ops = re.findall(r"/\*[0-9a-f]{4}\*/\s+(?:@!?U?P\w+\s+)?([A-Z][A-Z0-9]*)", text)
+        info["sass_instructions"] = len(ops)
+        info["sass_f64_instructions"] = sum(op.startswith(("DADD", "DMUL", "DFMA", "DSETP", "F2F.F64")) for op in ops)
+    return info
+
+
+def report(cc: tuple[int, int] = (9, 0), *, sass: bool = False) -> list[dict]:
+    """Compile every kernel for ``cc`` and return ptxas' figures per kernel (see the module docstring)."""
+    arch = f"sm_{cc[0]}{cc[1]}"
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for item in compile_all(cc):
+            stem = f"{item['kernel']}_{item['dtype']}"
+            f64 = _F64.findall(item["ptx"])
+            row = {"kernel": item["kernel"], "dtype": item["dtype"], "arch": arch, "f64_ptx_instructions": len(f64)}
+            row.update(_ptxas(item["ptx"], arch, Path(tmp), stem, sass))
+            rows.append(row)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry: print the report as JSON."""
+    parser = argparse.ArgumentParser(prog="python -m riskgpu.kernels.ptx", description=__doc__.splitlines()[0])
+    parser.add_argument("--cc", default="9.0", help="compute capability, e.g. 9.0 for H100 (default)")
+    parser.add_argument("--sass", action="store_true", help="also disassemble and count SASS instructions")
+    args = parser.parse_args(argv)
+    major, minor = (int(x) for x in args.cc.split("."))
+    json.dump(report((major, minor), sass=args.sass), sys.stdout, indent=1)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

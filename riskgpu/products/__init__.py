@@ -1,0 +1,6 @@
+"""Products: frozen terms + a stored-path payoff and a streaming accumulator (DESIGN.md section 4)."""
+
+from riskgpu.products.asian import Asian
+from riskgpu.products.vanilla import Digital, European
+
+__all__ = ["Asian", "Digital", "European"]
