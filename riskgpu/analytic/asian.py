@@ -27,11 +27,13 @@ def geometric_asian_price(
         raise ValueError(f"kind must be 'call' or 'put', got {kind!r}")
     s = 1.0 if kind == "call" else -1.0
     n = int(n_fixings)
-    mean = np.log(spot) + (rate - div - 0.5 * vol * vol) * maturity * (n + 1) / (2.0 * n)
+    # median of G: spot * exp(E[log G / spot]); computed without log/exp of the spot so T = 0 is exact
+    median = spot * np.exp((rate - div - 0.5 * vol * vol) * maturity * (n + 1) / (2.0 * n))
+    mean = np.log(median)
     var = vol * vol * maturity * (n + 1) * (2 * n + 1) / (6.0 * n * n)
     df = np.exp(-rate * maturity)
     if var <= 0:
-        return float(df * max(s * (np.exp(mean) - strike), 0.0))
+        return float(df * max(s * (median - strike), 0.0))
     sd = np.sqrt(var)
     with np.errstate(divide="ignore"):
         d2 = (mean - np.log(strike)) / sd

@@ -19,9 +19,9 @@ def tile_sums(job: PricingJob, first_tile: int, n_tiles: int) -> tuple[np.ndarra
 
 
 def simulate_args(model: object, dt: float, dtype: np.dtype) -> tuple:
-    """``(spot, x0, drift, vsq, chol)`` arrays in ``dtype`` for the path-filling kernels."""
+    """``(spot, drift, vsq, chol)`` arrays in ``dtype`` for the path-filling kernels."""
     drift, vsq = model.step_coefficients(dt)
-    arrays = (model.spots, np.log(model.spots), drift, vsq, model.cholesky)
+    arrays = (model.spots, drift, vsq, model.cholesky)
     return tuple(np.array(a, dtype=dtype, order="C") for a in arrays)
 
 

@@ -27,8 +27,9 @@ def simulate_paths(
     """Spot paths ``(len(paths), n_steps + 1, n_assets)`` for the global path indices ``paths``.
 
     Same arithmetic order as the kernels: normals, correlated by the Cholesky factor, then
-    ``x <- (x + drift dt) + vol sqrt(dt) z`` step by step in log space. ``normals`` (shape
-    ``(len(paths), n_steps * n_assets)``) overrides the Philox draws (zeros give the drift-only path).
+    ``x <- (x + drift dt) + vol sqrt(dt) z`` step by step for ``x = log(S / spot)``, ``S = spot exp(x)``.
+    ``normals`` of shape ``(len(paths), n_steps * n_assets)`` replace the Philox draws (zeros give the
+    drift-only path).
     """
     n_assets = model.n_assets
     d = dtype.type
@@ -39,11 +40,12 @@ def simulate_paths(
         z = z @ model.cholesky.T.astype(dtype)
     drift, vsq = (c.astype(dtype) for c in model.step_coefficients(dt))
     out = np.empty((len(paths), n_steps + 1, n_assets), dtype=dtype)
-    out[:, 0, :] = model.spots.astype(dtype)
-    x = np.broadcast_to(np.log(model.spots).astype(dtype), (len(paths), n_assets))
+    spot = model.spots.astype(dtype)
+    out[:, 0, :] = spot
+    x = np.zeros((len(paths), n_assets), dtype=dtype)  # log(S / spot)
     for s in range(n_steps):
         x = x + drift + vsq * z[:, s, :]
-        out[:, s + 1, :] = np.exp(x)
+        out[:, s + 1, :] = spot * np.exp(x)
     return out
 
 

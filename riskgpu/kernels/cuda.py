@@ -107,11 +107,11 @@ def simulate_kernel(dtype: np.dtype) -> Callable:
     fill_path = _device(path_filler(dtype)[0])
 
     @cuda.jit
-    def kernel(out, first_path, k0, k1, stream, spot, x0, drift, vsq, chol, n_steps):  # pragma: no cover
+    def kernel(out, first_path, k0, k1, stream, spot, drift, vsq, chol, n_steps):  # pragma: no cover
         p = cuda.grid(1)
         stride = cuda.gridsize(1)
         while p < out.shape[0]:
-            fill_path(out[p], first_path + p, k0, k1, stream, spot, x0, drift, vsq, chol, n_steps)
+            fill_path(out[p], first_path + p, k0, k1, stream, spot, drift, vsq, chol, n_steps)
             p += stride
 
     _CACHE[key] = kernel

@@ -55,19 +55,19 @@ def sample_function(model_type: type, product_type: type, accumulator: tuple, dt
 
     @njit(inline="always")
     def path_payoff(lo, hi, sign, k0, k1, stream, mp, pp, n_steps):  # pragma: no cover - compiled
-        x0, drift, vsq, var = mp[0], mp[1], mp[2], mp[3]
-        acc = init(x0, pp)
-        x = x0
-        z0 = z1 = z2 = z3 = x0 - x0
+        s0, drift, vsq, var = mp[0], mp[1], mp[2], mp[3]
+        x = s0 - s0
+        acc = init(x, pp)
+        z0 = z1 = z2 = z3 = x
         for i in range(n_steps):
             lane = i & 3
             if lane == 0:
                 z0, z1, z2, z3 = normals4(uint32(i >> 2), lo, hi, stream, k0, k1)
             z = z0 if lane == 0 else (z1 if lane == 1 else (z2 if lane == 2 else z3))
             x_new = step(x, sign * z, drift, vsq)
-            acc = observe(acc, i, x, x_new, var, pp)
+            acc = observe(acc, i, x, x_new, var, s0, pp)
             x = x_new
-        return finish(acc, x, pp)
+        return finish(acc, x, s0, pp)
 
     @njit(inline="always")
     def sample(idx, antithetic, k0, k1, stream, mp, pp, n_steps, disc):  # pragma: no cover - compiled
@@ -124,10 +124,10 @@ _FILL_CACHE: dict[str, tuple[Callable, Callable]] = {}
 def path_filler(dtype: np.dtype) -> tuple[Callable, Callable]:
     """``(fill_path, simulate_cpu)`` for ``dtype``: the stored-path body and its CPU kernel.
 
-    ``fill_path(row, idx, k0, k1, stream, spot, x0, drift, vsq, chol, n_steps)`` writes path ``idx``
+    ``fill_path(row, idx, k0, k1, stream, spot, drift, vsq, chol, n_steps)`` writes path ``idx``
     of spots into ``row`` (shape ``(n_steps + 1, n_assets)``) in place: normals for dimension
     ``d = step * n_assets + asset`` go in first, are correlated in place by the lower-triangular
-    ``chol`` (from the last asset down), then integrated in log space.
+    ``chol`` (from the last asset down), then integrated in log space: ``x = log(S / spot)`` from 0.
     ``simulate_cpu(out, first_path, ...)`` fills ``out[p]`` with path ``first_path + p`` in a ``prange``.
     Tested against the reference backend's paths.
     """
@@ -137,7 +137,7 @@ def path_filler(dtype: np.dtype) -> tuple[Callable, Callable]:
     normals4 = _normals(np.dtype(dtype))
 
     @njit(inline="always")
-    def fill_path(row, idx, k0, k1, stream, spot, x0, drift, vsq, chol, n_steps):  # pragma: no cover
+    def fill_path(row, idx, k0, k1, stream, spot, drift, vsq, chol, n_steps):  # pragma: no cover
         n_assets = row.shape[1]
         n_dims = n_steps * n_assets
         u = uint64(idx)
@@ -159,15 +159,15 @@ def path_filler(dtype: np.dtype) -> tuple[Callable, Callable]:
                     acc += chol[a, b] * row[s, b]
                 row[s, a] = acc
         for a in range(n_assets):
-            x = x0[a]
+            x = spot[a] - spot[a]
             for s in range(1, n_steps + 1):
                 x = x + drift[a] + vsq[a] * row[s, a]
-                row[s, a] = math.exp(x)
+                row[s, a] = spot[a] * math.exp(x)
 
     @njit(parallel=True, error_model="numpy")
-    def simulate_cpu(out, first_path, k0, k1, stream, spot, x0, drift, vsq, chol, n_steps):  # pragma: no cover
+    def simulate_cpu(out, first_path, k0, k1, stream, spot, drift, vsq, chol, n_steps):  # pragma: no cover
         for p in prange(out.shape[0]):
-            fill_path(out[p], first_path + p, k0, k1, stream, spot, x0, drift, vsq, chol, n_steps)
+            fill_path(out[p], first_path + p, k0, k1, stream, spot, drift, vsq, chol, n_steps)
 
     _FILL_CACHE[name] = (fill_path, simulate_cpu)
     return fill_path, simulate_cpu

@@ -34,18 +34,19 @@ def check_correlation(corr: object, n: int, *, tol: float = 1e-10) -> np.ndarray
     bad = np.argwhere(~np.isfinite(c))
     if bad.size:
         i, j = bad[0]
-        raise ValueError(f"GBM.corr[{i}, {j}] must be finite, got {c[i, j]!r}")
+        raise ValueError(f"GBM.corr[{i}, {j}] must be finite, got {float(c[i, j])!r}")
     for i in range(n):
         if abs(c[i, i] - 1.0) > tol:
-            raise ValueError(f"GBM.corr[{i}, {i}] must be 1 (unit diagonal), got {c[i, i]!r}")
+            raise ValueError(f"GBM.corr[{i}, {i}] must be 1 (unit diagonal), got {float(c[i, i])!r}")
     for i in range(n):
         for j in range(i + 1, n):
             if abs(c[i, j] - c[j, i]) > tol:
                 raise ValueError(
-                    f"GBM.corr is not symmetric: corr[{i}, {j}] = {c[i, j]!r} but corr[{j}, {i}] = {c[j, i]!r}"
+                    f"GBM.corr is not symmetric: corr[{i}, {j}] = {float(c[i, j])!r} "
+                    f"but corr[{j}, {i}] = {float(c[j, i])!r}"
                 )
             if abs(c[i, j]) > 1.0 + tol:
-                raise ValueError(f"GBM.corr[{i}, {j}] must lie in [-1, 1], got {c[i, j]!r}")
+                raise ValueError(f"GBM.corr[{i}, {j}] must lie in [-1, 1], got {float(c[i, j])!r}")
     w, v = np.linalg.eigh(c)
     if w[0] < -tol:
         raise ValueError(
@@ -146,12 +147,15 @@ class GBM:
     step = staticmethod(gbm_step)
 
     def kernel_params(self, dt: float, dtype: np.dtype) -> tuple:
-        """``(log spot, drift * dt, vol * sqrt(dt), vol**2 * dt)`` of a single-asset model, in ``dtype``."""
+        """``(spot, drift * dt, vol * sqrt(dt), vol**2 * dt)`` of a single-asset model, in ``dtype``.
+
+        The kernels' state is ``x = log(S / spot)``, starting at exactly 0, and ``S = spot * exp(x)``:
+        no log/exp round trip of the spot, so zero maturity and zero volatility give exact limits.
+        """
         if self.n_assets != 1:
             raise ValueError(f"this product needs a single-asset model; the GBM has {self.n_assets} assets")
         drift, vsq = self.step_coefficients(dt)
-        x0 = np.log(self.spots[0])
-        return tuple(dtype.type(v) for v in (x0, drift[0], vsq[0], vsq[0] * vsq[0]))
+        return tuple(dtype.type(v) for v in (self.spots[0], drift[0], vsq[0], vsq[0] * vsq[0]))
 
     def step_coefficients(self, dt: float) -> tuple[np.ndarray, np.ndarray]:
         """Per-asset ``(drift * dt, vol * sqrt(dt))`` of the log-space step, float64."""

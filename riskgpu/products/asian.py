@@ -21,7 +21,7 @@ def _init(x0, pp):  # pragma: no cover - compiled
 
 
 @njit(inline="always")
-def _observe(acc, i, x_prev, x, var, pp):  # pragma: no cover - compiled
+def _observe(acc, i, x_prev, x, var, s0, pp):  # pragma: no cover - compiled
     every, geometric = pp[3], pp[4]
     if (i + 1) % every == 0:
         if geometric:
@@ -31,11 +31,10 @@ def _observe(acc, i, x_prev, x, var, pp):  # pragma: no cover - compiled
 
 
 @njit(inline="always")
-def _finish(acc, x, pp):  # pragma: no cover - compiled
+def _finish(acc, x, s0, pp):  # pragma: no cover - compiled
     strike, sign, n_fix, geometric = pp[0], pp[1], pp[2], pp[4]
     avg = acc[0] / n_fix
-    if geometric:
-        avg = math.exp(avg)
+    avg = s0 * (math.exp(avg) if geometric else avg)
     return max(sign * (avg - strike), strike - strike)
 
 
@@ -88,5 +87,9 @@ class Asian:
     def payoff_paths(self, paths: np.ndarray, times: np.ndarray, xp: ModuleType = np) -> np.ndarray:
         """Undiscounted payoff per path; ``paths`` is ``(n_paths, n_steps + 1)``."""
         fix = paths[:, self.fixing_columns(paths.shape[1] - 1)]
-        avg = xp.exp(xp.log(fix).mean(axis=1)) if self.average == "geometric" else fix.mean(axis=1)
+        if self.average == "geometric":
+            s0 = paths[:, :1]
+            avg = s0[:, 0] * xp.exp(xp.log(fix / s0).mean(axis=1))
+        else:
+            avg = fix.mean(axis=1)
         return xp.maximum(sign_of(self.kind) * (avg - self.strike), 0.0).astype(paths.dtype)

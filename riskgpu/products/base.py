@@ -5,9 +5,9 @@ A product is frozen terms plus two payoff forms (DESIGN.md section 4):
 * ``payoff_paths(paths, times, xp)``: undiscounted payoff of stored spot paths ``(n_paths, n_steps + 1)``
   at ``times`` ``(n_steps + 1,)``, written against the array module ``xp`` (reference backend);
 * a streaming accumulator of ``@njit`` functions compiled into the fused kernels:
-  ``init(x0, pp) -> acc``, ``observe(acc, i, x_prev, x, var, pp) -> acc`` after step ``i`` (log-spot
-  before and after, the step's log variance) and ``finish(acc, x, pp) -> payoff``.
-  ``pp`` is the tuple from ``kernel_params``.
+  ``init(x0, pp) -> acc``, ``observe(acc, i, x_prev, x, var, s0, pp) -> acc`` after step ``i`` and
+  ``finish(acc, x, s0, pp) -> payoff``. ``x = log(S / s0)`` (0 today) before and after the step,
+  ``var`` the step's log variance, ``s0`` today's spot, ``pp`` the tuple from ``kernel_params``.
 """
 
 from __future__ import annotations

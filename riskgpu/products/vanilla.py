@@ -19,20 +19,20 @@ def _init(x0, pp):  # pragma: no cover - compiled
 
 
 @njit(inline="always")
-def _observe(acc, i, x_prev, x, var, pp):  # pragma: no cover - compiled
+def _observe(acc, i, x_prev, x, var, s0, pp):  # pragma: no cover - compiled
     return acc
 
 
 @njit(inline="always")
-def _finish_european(acc, x, pp):  # pragma: no cover - compiled
+def _finish_european(acc, x, s0, pp):  # pragma: no cover - compiled
     strike, sign = pp[0], pp[1]
-    return max(sign * (math.exp(x) - strike), strike - strike)
+    return max(sign * (s0 * math.exp(x) - strike), strike - strike)
 
 
 @njit(inline="always")
-def _finish_digital(acc, x, pp):  # pragma: no cover - compiled
+def _finish_digital(acc, x, s0, pp):  # pragma: no cover - compiled
     strike, sign, payout = pp[0], pp[1], pp[2]
-    return payout if sign * (math.exp(x) - strike) > strike - strike else payout - payout
+    return payout if sign * (s0 * math.exp(x) - strike) > strike - strike else payout - payout
 
 
 @dataclass(frozen=True, kw_only=True)

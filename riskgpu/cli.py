@@ -1,0 +1,209 @@
+"""The ``riskgpu`` command line: ``info`` and ``price`` (the batch runner comes with ``run``).
+
+Exit codes: 0 ok, 1 run failed, 2 invalid input (arguments, config), 3 partial (reserved for ``run``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tomllib
+from collections.abc import Sequence
+from pathlib import Path
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+
+_PRODUCTS = ("european", "digital", "asian")
+
+
+class InputError(ValueError):
+    """Invalid user input; the CLI exits with code 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="riskgpu", description="GPU Monte Carlo risk engine for option books.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    info = sub.add_parser("info", help="versions and which backends work here (and why not)")
+    info.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    pr = sub.add_parser(
+        "price",
+        help="price options by Monte Carlo, with the closed form beside where one exists",
+        description="Price one option from flags, or the list of options in a TOML file (--config).",
+    )
+    pr.add_argument("--config", type=Path, help="TOML file with [model], [engine] and [[products]] (see configs/)")
+    pr.add_argument("--product", choices=_PRODUCTS, default="european")
+    pr.add_argument("--kind", choices=("call", "put"), default="call")
+    pr.add_argument("--strike", type=float, default=100.0)
+    pr.add_argument("--maturity", type=float, default=1.0, help="years")
+    pr.add_argument("--payout", type=float, default=1.0, help="digital cash amount")
+    pr.add_argument("--n-fixings", type=int, default=12, help="Asian fixings")
+    pr.add_argument("--average", choices=("arithmetic", "geometric"), default="arithmetic")
+    pr.add_argument("--spot", type=float, default=100.0)
+    pr.add_argument("--vol", type=float, default=0.2)
+    pr.add_argument("--rate", type=float, default=0.03)
+    pr.add_argument("--div", type=float, default=0.0)
+    pr.add_argument("--n-paths", type=int, default=1_000_000)
+    pr.add_argument("--n-steps", type=int, default=None)
+    pr.add_argument("--seed", type=int, default=42)
+    pr.add_argument("--stream", type=int, default=0)
+    pr.add_argument("--backend", choices=("auto", "reference", "cpu", "gpu"), default="auto")
+    pr.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    pr.add_argument("--antithetic", action="store_true")
+    pr.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    return p
+
+
+def _product(rg: object, spec: dict, where: str) -> object:
+    spec = dict(spec)
+    name = spec.pop("product", "european")
+    classes = {"european": rg.European, "digital": rg.Digital, "asian": rg.Asian}
+    if name not in classes:
+        raise InputError(f"{where}.product must be one of {', '.join(map(repr, classes))}, got {name!r}")
+    try:
+        return classes[name](**spec)
+    except TypeError as exc:
+        raise InputError(f"{where}: {exc}") from None
+    except ValueError as exc:
+        raise InputError(f"{where}: {exc}") from None
+
+
+def _oracle(rg: object, product: object, model: object) -> float | None:
+    common = {
+        "kind": product.kind,
+        "spot": model.spots[0],
+        "strike": product.strike,
+        "maturity": product.maturity,
+        "vol": model.vols[0],
+        "rate": model.rate,
+        "div": model.divs[0],
+    }
+    if isinstance(product, rg.European):
+        return float(rg.bs_price(**common))
+    if isinstance(product, rg.Digital):
+        return float(rg.digital_price(**common, payout=product.payout))
+    if isinstance(product, rg.Asian) and product.average == "geometric":
+        return rg.geometric_asian_price(**common, n_fixings=product.n_fixings)
+    return None
+
+
+def _load_config(path: Path) -> tuple[dict, dict, list[dict]]:
+    try:
+        doc = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: not valid TOML: {exc}") from None
+    unknown = set(doc) - {"model", "engine", "products"}
+    if unknown:
+        raise InputError(f"{path}: unknown section(s) {sorted(unknown)}; expected model, engine, products")
+    products = doc.get("products", [])
+    if not isinstance(products, list) or not products:
+        raise InputError(f"{path}: [[products]] must list at least one product")
+    return dict(doc.get("model", {})), dict(doc.get("engine", {})), products
+
+
+def _price(args: argparse.Namespace) -> int:
+    import riskgpu as rg
+
+    engine = {
+        "n_paths": args.n_paths,
+        "n_steps": args.n_steps,
+        "seed": args.seed,
+        "stream": args.stream,
+        "backend": args.backend,
+        "dtype": args.dtype,
+        "antithetic": args.antithetic,
+    }
+    model_spec = {"spot": args.spot, "vol": args.vol, "rate": args.rate, "div": args.div}
+    where = "arguments"
+    if args.config is not None:
+        m, e, specs = _load_config(args.config)
+        where = str(args.config)
+        bad = set(e) - set(engine)
+        if bad:
+            raise InputError(f"{where}: unknown key(s) in [engine]: {sorted(bad)}; allowed: {sorted(engine)}")
+        model_spec, engine = {**model_spec, **m}, {**engine, **e}
+        products = [_product(rg, s, f"{where}: products[{i}]") for i, s in enumerate(specs)]
+    else:
+        spec = {"product": args.product, "kind": args.kind, "strike": args.strike, "maturity": args.maturity}
+        if args.product == "digital":
+            spec["payout"] = args.payout
+        if args.product == "asian":
+            spec.update(n_fixings=args.n_fixings, average=args.average)
+        products = [_product(rg, spec, where)]
+    try:
+        model = rg.GBM(**model_spec)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{where}: [model] {exc}") from None
+    rows = []
+    for i, product in enumerate(products):
+        try:
+            res = rg.price(product, model, **engine)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"{where}: products[{i}]: {exc}") from None
+        exact = _oracle(rg, product, model)
+        rows.append({"product": repr(product), **res.to_dict(), "closed_form": exact})
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return EXIT_OK
+    print(f"model: {model!r}")
+    head = f"{'product':<58} {'value':>12} {'stderr':>10} {'closed form':>12} {'z':>6} {'backend':>9} {'sec':>7}"
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        cf = "" if r["closed_form"] is None else f"{r['closed_form']:12.6f}"
+        z = (
+            ""
+            if r["closed_form"] is None or r["stderr"] == 0
+            else f"{(r['value'] - r['closed_form']) / r['stderr']:6.2f}"
+        )
+        print(
+            f"{r['product'][:58]:<58} {r['value']:12.6f} {r['stderr']:10.6f} {cf:>12} {z:>6} "
+            f"{r['backend'] + '/' + r['dtype'][-2:]:>9} {r['elapsed_s']:7.2f}"
+        )
+    print(f"n_paths={rows[0]['n_paths']} seed={engine['seed']}; z = (value - closed form) / stderr")
+    return EXIT_OK
+
+
+def _info(args: argparse.Namespace) -> int:
+    import platform
+    from importlib import metadata
+
+    import riskgpu as rg
+
+    versions = {"riskgpu": rg.__version__, "python": platform.python_version()}
+    for pkg in ("numpy", "numba", "numba-cuda", "scipy", "polars", "cupy-cuda12x", "cupy-cuda13x"):
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = None
+    info = {"versions": versions, "backends": {k: vars(v) for k, v in rg.backends().items()}}
+    if args.json:
+        print(json.dumps(info, indent=1))
+        return EXIT_OK
+    for k, v in versions.items():
+        print(f"{k:<14} {v or 'not installed'}")
+    print()
+    for name, b in info["backends"].items():
+        print(f"{name:<10} {'yes' if b['available'] else 'no ':<4} {b['detail']}")
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``riskgpu`` command; returns the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        return {"info": _info, "price": _price}[args.command](args)
+    except InputError as exc:
+        print(f"riskgpu: error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except Exception as exc:
+        print(f"riskgpu: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,132 @@
+"""The riskgpu command: exit codes, errors that name the input, the demo config."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import riskgpu as rg
+from riskgpu.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_info_lists_backends_and_reasons(capsys):
+    assert main(["info", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert set(info["backends"]) == {"reference", "cpu", "gpu", "auto"}
+    assert info["backends"]["reference"]["available"] is True
+    assert info["backends"]["gpu"]["detail"]
+    assert info["versions"]["riskgpu"] == rg.__version__
+
+
+def test_price_flags_json_matches_api(capsys):
+    args = [
+        "price",
+        "--product",
+        "asian",
+        "--average",
+        "geometric",
+        "--n-fixings",
+        "4",
+        "--strike",
+        "95",
+        "--n-paths",
+        "4000",
+        "--seed",
+        "3",
+        "--backend",
+        "reference",
+        "--json",
+    ]
+    assert main(args) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    api = rg.price(
+        rg.Asian(strike=95.0, maturity=1.0, n_fixings=4, average="geometric"),
+        rg.GBM(spot=100.0, vol=0.2, rate=0.03),
+        n_paths=4000,
+        seed=3,
+        backend="reference",
+    )
+    assert row["value"] == api.value and row["stderr"] == api.stderr
+    assert row["closed_form"] == pytest.approx(
+        rg.geometric_asian_price(kind="call", spot=100.0, strike=95.0, maturity=1.0, vol=0.2, rate=0.03, n_fixings=4)
+    )
+
+
+def test_price_demo_config_table(capsys, tmp_path):
+    text = (ROOT / "configs" / "demo_price.toml").read_text().replace("1_000_000", "4_000")
+    cfg = tmp_path / "demo.toml"
+    cfg.write_text(text)
+    assert main(["price", "--config", str(cfg)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("European(") == 2 and "Digital(" in out and out.count("Asian(") == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["price", "--strike", "-1"], "European.strike must be >= 0, got -1.0"),
+        (["price", "--vol", "nan"], "GBM.vol must be finite"),
+        (["price", "--n-paths", "1"], "price.n_paths must be an integer >= 2, got 1"),
+        (["price", "--antithetic", "--n-paths", "1001"], "antithetic=True needs an even n_paths"),
+        (["price", "--product", "asian", "--n-fixings", "5", "--n-steps", "7"], "multiple of Asian.n_fixings=5"),
+    ],
+)
+def test_bad_arguments_exit_2_naming_the_field(capsys, args, message):
+    assert main(args) == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        (
+            "[model]\nspot = 100\nvol = 0.2\nrate = 0.0\n"
+            "[[products]]\nproduct = 'europen'\nstrike = 1.0\nmaturity = 1.0",
+            "products[0].product must be one of 'european', 'digital', 'asian', got 'europen'",
+        ),
+        (
+            "[[products]]\nproduct = 'european'\nstrike = 1.0\nmaturity = -1.0",
+            "products[0]: European.maturity must be >= 0, got -1.0",
+        ),
+        ("[[products]]\nproduct = 'european'\nstrik = 1.0\nmaturity = 1.0", "products[0]"),
+        ("[engine]\nn_path = 10\n[[products]]\nstrike = 1.0\nmaturity = 1.0", "unknown key(s) in [engine]: ['n_path']"),
+        ("[model]\nspot = -3\n[[products]]\nstrike = 1.0\nmaturity = 1.0", "[model] GBM.spot must be > 0"),
+        ("[[products]\n", "not valid TOML"),
+        ("[modle]\n", "unknown section(s) ['modle']"),
+    ],
+)
+def test_bad_config_exits_2_naming_file_and_key(capsys, tmp_path, toml, message):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(toml)
+    assert main(["price", "--config", str(cfg), "--n-paths", "64"]) == 2
+    err = capsys.readouterr().err
+    assert str(cfg) in err and message in err
+
+
+def test_missing_config_file(capsys, tmp_path):
+    assert main(["price", "--config", str(tmp_path / "nope.toml")]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_console_script_and_unknown_choice_exit_2():
+    env = {**os.environ}
+    run = subprocess.run(
+        [sys.executable, "-m", "riskgpu.cli", "price", "--kind", "cal"], capture_output=True, text=True, env=env
+    )
+    assert run.returncode == 2 and "invalid choice: 'cal'" in run.stderr
+
+
+def test_import_needs_neither_cupy_nor_numba_cuda():
+    code = (
+        "import sys, riskgpu; assert 'cupy' not in sys.modules and 'numba.cuda' not in sys.modules, sorted(sys.modules)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert run.returncode == 0, run.stderr[-2000:]

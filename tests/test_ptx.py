@@ -1,0 +1,54 @@
+"""Every CUDA kernel compiles for sm_90 (H100) without a GPU; float32 kernels hold no float64
+instruction; no kernel spills registers or uses a stack frame unless listed with a reason."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from riskgpu.kernels.ptx import LOCAL_MEMORY_ALLOWED, nvidia_tool
+
+
+@pytest.fixture(scope="module")
+def report():
+    if nvidia_tool("ptxas") is None:
+        pytest.skip("ptxas not installed (pip install 'riskgpu[test]' brings nvidia-cuda-nvcc)")
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}  # the real compiler, not the simulator
+    out = subprocess.run(
+        [sys.executable, "-m", "riskgpu.kernels.ptx", "--cc", "9.0", "--sass"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr[-4000:]
+    return json.loads(out.stdout)
+
+
+def test_every_kernel_compiles_for_sm90(report):
+    names = {(r["kernel"], r["dtype"]) for r in report}
+    expected = {
+        (k, d) for k in ("tiles_european", "tiles_digital", "tiles_asian", "simulate") for d in ("float32", "float64")
+    }
+    assert names == expected
+    assert all(r["arch"] == "sm_90" and r["registers"] > 0 and r["sass_instructions"] > 0 for r in report)
+
+
+def test_float32_kernels_have_no_float64_instructions(report):
+    for r in report:
+        if r["dtype"] == "float32":
+            assert r["f64_ptx_instructions"] == 0, r["kernel"]
+            assert r["sass_f64_instructions"] == 0, r["kernel"]
+        else:
+            assert r["f64_ptx_instructions"] > 0  # the detector sees float64 code where it exists
+
+
+def test_no_spills_or_stack_frames(report):
+    for r in report:
+        if r["kernel"] in LOCAL_MEMORY_ALLOWED:
+            continue
+        assert (r["spill_stores"], r["spill_loads"], r["stack_frame"]) == (0, 0, 0), (r["kernel"], r["ptxas_log"])
