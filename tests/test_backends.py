@@ -122,3 +122,21 @@ def test_simulated_returns_have_the_model_moments():
     disc_spot = paths[:, 2, :].mean(0) * np.exp(-(BASKET.rate - BASKET.divs) * 0.5)
     se = paths[:, 2, :].std(0) / np.sqrt(n) * np.exp(-(BASKET.rate - BASKET.divs) * 0.5)
     np.testing.assert_array_less(np.abs(disc_spot - BASKET.spots), k * se)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name", list(PRODUCTS))
+def test_real_gpu_matches_reference(name, dtype):
+    job = _job(name, dtype, 20_000, antithetic=True)
+    ref = reference.tile_sums(job, 0, job.n_tiles)
+    one = gpu.tile_sums(job, 0, job.n_tiles)
+    two = gpu.tile_sums(job, 0, job.n_tiles, launch=(7, 256))
+    assert one[0].tobytes() == two[0].tobytes()
+    _close(job, one, ref, name)
+
+
+def test_simulated_paths_export_through_dlpack():
+    paths = rg.simulate(MODEL, maturity=1.0, n_steps=3, n_paths=8, seed=1, backend="cpu")
+    view = np.from_dlpack(paths)
+    assert view.shape == (8, 4, 1) and np.shares_memory(view, paths)
