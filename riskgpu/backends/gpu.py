@@ -67,7 +67,9 @@ def _launch(kernel, grid: int, block: int):  # noqa: ANN001, ANN202
     import cupy  # pragma: no cover - needs a GPU
     from numba import cuda  # pragma: no cover
 
-    return kernel[grid, block, cuda.external_stream(cupy.cuda.get_current_stream().ptr)]  # pragma: no cover
+    ptr = cupy.cuda.get_current_stream().ptr  # pragma: no cover
+    stream = cuda.default_stream() if ptr == 0 else cuda.external_stream(ptr)  # pragma: no cover
+    return kernel[grid, block, stream]  # pragma: no cover
 
 
 def _shape(n_threads: int, launch: tuple[int, int] | None) -> tuple[int, int]:

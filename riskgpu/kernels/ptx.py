@@ -27,6 +27,7 @@ import numpy as np
 #: Kernels allowed to use local memory (spills or stack), with the reason.
 LOCAL_MEMORY_ALLOWED: dict[str, str] = {}
 
+_SASS_F64 = {"DADD", "DMUL", "DFMA", "DSETP", "DSET", "DMNMX", "DMMA"}
 _F64 = re.compile(r"^\s*(?:@%p\d+\s+)?[a-z]+(?:\.[a-z0-9]+)*\.f64\b", re.MULTILINE)
 
 
@@ -141,9 +142,9 @@ def _ptxas(ptx: str, arch: str, workdir: Path, stem: str, sass: bool) -> dict:
         text = subprocess.run(
             [cuobjdump, "-sass", str(cubin)], capture_output=True, text=True, check=True, env=env
         ).stdout
-        ops = re.findall(r"/\*[0-9a-f]{4}\*/\s+(?:@!?U?P\w+\s+)?([A-Z][A-Z0-9]*)", text)
+        ops = re.findall(r"/\*[0-9a-f]{4}\*/\s+(?:@!?U?P\w+\s+)?([A-Z][A-Z0-9]*(?:\.[A-Z0-9_]+)*)", text)
         info["sass_instructions"] = len(ops)
-        info["sass_f64_instructions"] = sum(op.startswith(("DADD", "DMUL", "DFMA", "DSETP", "F2F.F64")) for op in ops)
+        info["sass_f64_instructions"] = sum(op.split(".")[0] in _SASS_F64 or "F64" in op.split(".")[1:] for op in ops)
     return info
 
 
