@@ -41,17 +41,17 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--payout", type=float, default=1.0, help="digital cash amount")
     pr.add_argument("--n-fixings", type=int, default=12, help="Asian fixings")
     pr.add_argument("--average", choices=("arithmetic", "geometric"), default="arithmetic")
-    pr.add_argument("--spot", type=float, default=100.0)
-    pr.add_argument("--vol", type=float, default=0.2)
-    pr.add_argument("--rate", type=float, default=0.03)
-    pr.add_argument("--div", type=float, default=0.0)
-    pr.add_argument("--n-paths", type=int, default=1_000_000)
+    pr.add_argument("--spot", type=float, help="default 100.0")
+    pr.add_argument("--vol", type=float, help="default 0.2")
+    pr.add_argument("--rate", type=float, help="default 0.03")
+    pr.add_argument("--div", type=float, help="default 0.0")
+    pr.add_argument("--n-paths", type=int, help="default 1000000")
     pr.add_argument("--n-steps", type=int, default=None)
-    pr.add_argument("--seed", type=int, default=42)
-    pr.add_argument("--stream", type=int, default=0)
-    pr.add_argument("--backend", choices=("auto", "reference", "cpu", "gpu"), default="auto")
-    pr.add_argument("--dtype", choices=("float64", "float32"), default="float64")
-    pr.add_argument("--antithetic", action="store_true")
+    pr.add_argument("--seed", type=int, help="default 42")
+    pr.add_argument("--stream", type=int, help="default 0")
+    pr.add_argument("--backend", choices=("auto", "reference", "cpu", "gpu"), help="default auto")
+    pr.add_argument("--dtype", choices=("float64", "float32"), help="default float64")
+    pr.add_argument("--antithetic", action="store_true", default=None)
     pr.add_argument("--json", action="store_true", help="print JSON instead of a table")
     return p
 
@@ -89,6 +89,18 @@ def _oracle(rg: object, product: object, model: object) -> float | None:
     return None
 
 
+def _label(product: object) -> str:
+    """A short, unambiguous row label: ``asian geometric call K=100 T=1 n=12``."""
+    name = type(product).__name__.lower()
+    extra = ""
+    if hasattr(product, "average"):
+        name += f" {product.average[:5]}"
+        extra = f" n={product.n_fixings}"
+    if hasattr(product, "payout"):
+        extra = f" pays {product.payout:g}"
+    return f"{name} {product.kind} K={product.strike:g} T={product.maturity:g}{extra}"
+
+
 def _load_config(path: Path) -> tuple[dict, dict, list[dict]]:
     try:
         doc = tomllib.loads(path.read_text())
@@ -108,16 +120,19 @@ def _load_config(path: Path) -> tuple[dict, dict, list[dict]]:
 def _price(args: argparse.Namespace) -> int:
     import riskgpu as rg
 
+    # precedence: flags given on the command line > the config file > these defaults
     engine = {
-        "n_paths": args.n_paths,
-        "n_steps": args.n_steps,
-        "seed": args.seed,
-        "stream": args.stream,
-        "backend": args.backend,
-        "dtype": args.dtype,
-        "antithetic": args.antithetic,
+        "n_paths": 1_000_000,
+        "n_steps": None,
+        "seed": 42,
+        "stream": 0,
+        "backend": "auto",
+        "dtype": "float64",
+        "antithetic": False,
     }
-    model_spec = {"spot": args.spot, "vol": args.vol, "rate": args.rate, "div": args.div}
+    model_spec = {"spot": 100.0, "vol": 0.2, "rate": 0.03, "div": 0.0}
+    flags_engine = {k: getattr(args, k) for k in engine if getattr(args, k) is not None}
+    flags_model = {k: getattr(args, k) for k in model_spec if getattr(args, k) is not None}
     where = "arguments"
     if args.config is not None:
         m, e, specs = _load_config(args.config)
@@ -134,6 +149,8 @@ def _price(args: argparse.Namespace) -> int:
         if args.product == "asian":
             spec.update(n_fixings=args.n_fixings, average=args.average)
         products = [_product(rg, spec, where)]
+    engine.update(flags_engine)
+    model_spec.update(flags_model)
     try:
         model = rg.GBM(**model_spec)
     except (TypeError, ValueError) as exc:
@@ -145,12 +162,12 @@ def _price(args: argparse.Namespace) -> int:
         except (TypeError, ValueError) as exc:
             raise InputError(f"{where}: products[{i}]: {exc}") from None
         exact = _oracle(rg, product, model)
-        rows.append({"product": repr(product), **res.to_dict(), "closed_form": exact})
+        rows.append({"product": repr(product), "label": _label(product), **res.to_dict(), "closed_form": exact})
     if args.json:
         print(json.dumps(rows, indent=1))
         return EXIT_OK
     print(f"model: {model!r}")
-    head = f"{'product':<58} {'value':>12} {'stderr':>10} {'closed form':>12} {'z':>6} {'backend':>9} {'sec':>7}"
+    head = f"{'product':<42} {'value':>12} {'stderr':>10} {'closed form':>12} {'z':>6} {'backend':>9} {'sec':>7}"
     print(head)
     print("-" * len(head))
     for r in rows:
@@ -161,7 +178,7 @@ def _price(args: argparse.Namespace) -> int:
             else f"{(r['value'] - r['closed_form']) / r['stderr']:6.2f}"
         )
         print(
-            f"{r['product'][:58]:<58} {r['value']:12.6f} {r['stderr']:10.6f} {cf:>12} {z:>6} "
+            f"{r['label']:<42} {r['value']:12.6f} {r['stderr']:10.6f} {cf:>12} {z:>6} "
             f"{r['backend'] + '/' + r['dtype'][-2:]:>9} {r['elapsed_s']:7.2f}"
         )
     print(f"n_paths={rows[0]['n_paths']} seed={engine['seed']}; z = (value - closed form) / stderr")

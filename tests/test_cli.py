@@ -59,13 +59,12 @@ def test_price_flags_json_matches_api(capsys):
     )
 
 
-def test_price_demo_config_table(capsys, tmp_path):
-    text = (ROOT / "configs" / "demo_price.toml").read_text().replace("1_000_000", "4_000")
-    cfg = tmp_path / "demo.toml"
-    cfg.write_text(text)
-    assert main(["price", "--config", str(cfg)]) == 0
+def test_price_demo_config_table_flags_override_config(capsys):
+    assert main(["price", "--config", str(ROOT / "configs" / "demo_price.toml"), "--n-paths", "4000"]) == 0
     out = capsys.readouterr().out
-    assert out.count("European(") == 2 and "Digital(" in out and out.count("Asian(") == 2
+    assert out.count("european ") == 2 and "digital call K=100 T=1 pays 10" in out
+    assert "asian geome call K=100 T=1 n=12" in out and "asian arith call K=100 T=1 n=12" in out
+    assert "n_paths=4000 seed=20261124" in out
 
 
 @pytest.mark.parametrize(
