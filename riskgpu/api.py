@@ -72,7 +72,14 @@ def make_job(
     stream = check_stream(stream)
     step = product.maturity / n_steps
     disc = math.exp(-model.rate * product.maturity)
-    job = PricingJob(
+    # The drift-only path's payoff centres the tile sums, so sums of squares do not cancel badly.
+    zero = np.zeros((1, n_steps), dtype=dt)
+    drift_path = simulate_paths(
+        model, dt=step, n_steps=n_steps, paths=np.zeros(1, np.uint64), key=key, stream=stream, dtype=dt, normals=zero
+    )
+    times = np.linspace(0.0, product.maturity, n_steps + 1)
+    shift = float(product.payoff_paths(drift_path[:, :, 0], times, np)[0] * dt.type(disc))
+    return PricingJob(
         model=model,
         product=product,
         n_samples=n_paths // 2 if antithetic else n_paths,
@@ -84,16 +91,8 @@ def make_job(
         mp=model.kernel_params(step, dt),
         pp=product.kernel_params(n_steps, dt),
         disc=disc,
-        shift=0.0,
+        shift=shift,
     )
-    # The drift-only path's payoff centres the tile sums, so sums of squares do not cancel badly.
-    zero = np.zeros((1, n_steps), dtype=dt)
-    drift_path = simulate_paths(
-        model, dt=step, n_steps=n_steps, paths=np.zeros(1, np.uint64), key=key, stream=stream, dtype=dt, normals=zero
-    )
-    times = np.linspace(0.0, product.maturity, n_steps + 1)
-    shift = float(product.payoff_paths(drift_path[:, :, 0], times, np)[0] * dt.type(disc))
-    return PricingJob(**{**job.__dict__, "shift": shift})
 
 
 def combine(job: PricingJob, sums: np.ndarray, sqs: np.ndarray) -> tuple[float, float]:
