@@ -10,14 +10,9 @@ import numpy as np
 from numba import njit
 
 from riskgpu._checks import choice, positive_int
-from riskgpu.products.base import cast_params, check_terms, sign_of
+from riskgpu.products.base import cast_params, check_terms, sign_of, zero_init
 
 AVERAGES = ("arithmetic", "geometric")
-
-
-@njit(inline="always")
-def _init(x0, pp):  # pragma: no cover - compiled
-    return (x0 - x0,)
 
 
 @njit(inline="always")
@@ -55,7 +50,7 @@ class Asian:
     average: str = "arithmetic"
 
     n_assets = 1
-    accumulator = (_init, _observe, _finish)
+    accumulator = (zero_init, _observe, _finish)
 
     def __post_init__(self) -> None:
         s, t, k = check_terms("Asian", self.strike, self.maturity, self.kind)

@@ -13,10 +13,17 @@ A product is frozen terms plus two payoff forms (DESIGN.md section 4):
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from riskgpu._checks import choice, finite
 
 KINDS = ("call", "put")
+
+
+@njit(inline="always")
+def zero_init(x0, pp):  # pragma: no cover - compiled
+    """Accumulator start for products that keep one running sum (or none): ``(0,)`` in x0's dtype."""
+    return (x0 - x0,)
 
 
 def check_terms(owner: str, strike: object, maturity: object, kind: object) -> tuple[float, float, str]:

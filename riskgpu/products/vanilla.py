@@ -10,12 +10,7 @@ import numpy as np
 from numba import njit
 
 from riskgpu._checks import finite
-from riskgpu.products.base import cast_params, check_terms, sign_of
-
-
-@njit(inline="always")
-def _init(x0, pp):  # pragma: no cover - compiled
-    return (x0 - x0,)
+from riskgpu.products.base import cast_params, check_terms, sign_of, zero_init
 
 
 @njit(inline="always")
@@ -47,7 +42,7 @@ class European:
     kind: str = "call"
 
     n_assets = 1
-    accumulator = (_init, _observe, _finish_european)
+    accumulator = (zero_init, _observe, _finish_european)
 
     def __post_init__(self) -> None:
         s, t, k = check_terms("European", self.strike, self.maturity, self.kind)
@@ -85,7 +80,7 @@ class Digital:
     payout: float = 1.0
 
     n_assets = 1
-    accumulator = (_init, _observe, _finish_digital)
+    accumulator = (zero_init, _observe, _finish_digital)
 
     def __post_init__(self) -> None:
         s, t, k = check_terms("Digital", self.strike, self.maturity, self.kind)
