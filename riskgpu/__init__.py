@@ -10,14 +10,18 @@ Public API (keyword-only arguments; the market is passed at call time as the mod
 from riskgpu.analytic import bs_greeks, bs_price, digital_price, geometric_asian_price
 from riskgpu.api import PriceResult, price, simulate
 from riskgpu.backends import BackendInfo, BackendUnavailableError, backends
-from riskgpu.models import GBM
-from riskgpu.products import Asian, Digital, European
+from riskgpu.models import GBM, Heston, Merton
+from riskgpu.products import Asian, Barrier, Digital, European, Lookback
 
 __version__ = "0.1.0"
 
 __all__ = [
     "GBM",
     "Asian",
+    "Barrier",
+    "Heston",
+    "Lookback",
+    "Merton",
     "BackendInfo",
     "BackendUnavailableError",
     "Digital",

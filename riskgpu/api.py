@@ -12,10 +12,12 @@ from scipy.special import ndtri
 from riskgpu import backends as _backends
 from riskgpu._checks import dtype_of, positive_int
 from riskgpu.backends.job import PricingJob
-from riskgpu.backends.reference import simulate_paths
+from riskgpu.backends.reference import path_data, payoffs
 from riskgpu.rng import check_stream, seed_key
 
 _Z95 = float(ndtri(0.975))
+MODELS = ("GBM", "Heston", "Merton")
+PRODUCTS = ("European", "Digital", "Asian", "Barrier", "Lookback", "Basket")
 
 
 @dataclass(frozen=True)
@@ -37,9 +39,9 @@ class PriceResult:
 
 def _check_pair(product: object, model: object) -> None:
     if not hasattr(product, "accumulator"):
-        raise TypeError(f"product must be a riskgpu product (European, Digital, Asian), got {type(product).__name__}")
-    if not hasattr(model, "step_coefficients"):
-        raise TypeError(f"model must be a riskgpu model (GBM), got {type(model).__name__}")
+        raise TypeError(f"product must be a riskgpu product ({', '.join(PRODUCTS)}), got {type(product).__name__}")
+    if not hasattr(model, "paths_np"):
+        raise TypeError(f"model must be a riskgpu model ({', '.join(MODELS)}), got {type(model).__name__}")
     if model.n_assets != product.n_assets:
         raise ValueError(
             f"{type(product).__name__} needs a {product.n_assets}-asset model; "
@@ -73,12 +75,20 @@ def make_job(
     step = product.maturity / n_steps
     disc = math.exp(-model.rate * product.maturity)
     # The drift-only path's payoff centres the tile sums, so sums of squares do not cancel badly.
-    zero = np.zeros((1, n_steps), dtype=dt)
-    drift_path = simulate_paths(
-        model, dt=step, n_steps=n_steps, paths=np.zeros(1, np.uint64), key=key, stream=stream, dtype=dt, normals=zero
+    zero = np.zeros((1, n_steps * (model.slots + product.slots)), dtype=dt)
+    drift_path = path_data(
+        model,
+        dt=step,
+        n_steps=n_steps,
+        paths=np.zeros(1, np.uint64),
+        key=key,
+        stream=stream,
+        dtype=dt,
+        normals=zero,
+        extra_slots=product.slots,
     )
     times = np.linspace(0.0, product.maturity, n_steps + 1)
-    shift = float(product.payoff_paths(drift_path[:, :, 0], times, np)[0] * dt.type(disc))
+    shift = float(payoffs(product, model, drift_path, times)[0] * dt.type(disc))
     return PricingJob(
         model=model,
         product=product,
@@ -89,7 +99,7 @@ def make_job(
         stream=stream,
         dtype=dt,
         mp=model.kernel_params(step, dt),
-        pp=product.kernel_params(n_steps, dt),
+        pp=product.kernel_params(n_steps, dt, spot=model.spots, rate=model.rate),
         disc=disc,
         shift=shift,
     )
@@ -169,13 +179,25 @@ def simulate(
     """
     from riskgpu._checks import finite
 
-    if not hasattr(model, "step_coefficients"):
-        raise TypeError(f"model must be a riskgpu model (GBM), got {type(model).__name__}")
+    if not hasattr(model, "paths_np"):
+        raise TypeError(f"model must be a riskgpu model ({', '.join(MODELS)}), got {type(model).__name__}")
     maturity = finite("simulate", "maturity", maturity, min_value=0.0)
     n_steps = positive_int("simulate", "n_steps", n_steps)
     n_paths = positive_int("simulate", "n_paths", n_paths)
     dt = np.dtype(dtype_of(dtype))
     name = _backends.resolve(backend)
+    if getattr(model, "kernel_id", None) != "gbm":
+        # Heston and Merton paths come from the reference implementation on every backend (same numbers).
+        paths = _backends.module("reference").simulate(
+            model,
+            dt=maturity / n_steps,
+            n_steps=n_steps,
+            n_paths=n_paths,
+            key=seed_key(seed),
+            stream=check_stream(stream),
+            dtype=dt,
+        )
+        return _backends.module("gpu").xp().asarray(paths) if name == "gpu" else paths
     return _backends.module(name).simulate(
         model,
         dt=maturity / n_steps,

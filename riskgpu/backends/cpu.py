@@ -10,7 +10,7 @@ from riskgpu.kernels import path_filler, sample_function, tiles_cpu
 
 def tile_sums(job: PricingJob, first_tile: int, n_tiles: int) -> tuple[np.ndarray, np.ndarray]:
     """Per-tile ``(sum, sum of squares)`` of ``payoff - shift`` from the fused CPU kernel."""
-    sample = sample_function(type(job.model), type(job.product), job.product.accumulator, job.dtype)
+    sample = sample_function(job.model, job.product, job.dtype)
     sums = np.zeros(n_tiles, dtype=job.dtype)
     sqs = np.zeros(n_tiles, dtype=job.dtype)
     if n_tiles:

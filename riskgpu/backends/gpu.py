@@ -96,7 +96,7 @@ def tile_sums(
     sums = m.zeros(n_tiles, dtype=job.dtype)
     sqs = m.zeros(n_tiles, dtype=job.dtype)
     if n_tiles:
-        sample = sample_function(type(job.model), type(job.product), job.product.accumulator, job.dtype)
+        sample = sample_function(job.model, job.product, job.dtype)
         grid, block = _shape(n_tiles * TILE, launch)
         _launch(tiles_kernel(sample, job.dtype), grid, block)(
             np.int64(first_tile), np.int64(job.n_samples), sums, sqs, *job.kernel_args()

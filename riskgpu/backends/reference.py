@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import ModuleType
+
 import numpy as np
 
 from riskgpu.backends.job import PricingJob
@@ -10,6 +12,35 @@ from riskgpu.rng import normals_np
 
 #: Stored-path elements per batch (paths x points): bounds the reference backend's memory.
 BATCH_ELEMENTS = 1 << 22
+
+
+def path_data(
+    model: object,
+    *,
+    dt: float,
+    n_steps: int,
+    paths: np.ndarray,
+    key: tuple[int, int],
+    stream: int,
+    dtype: np.dtype,
+    sign: float = 1.0,
+    normals: np.ndarray | None = None,
+    extra_slots: int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Stored paths for the global path indices ``paths``: ``(spots, var, w)``.
+
+    Step ``s`` reads normals ``s * S + slot``, ``S = model.slots + extra_slots`` (DESIGN.md section 3):
+    the model's slots drive ``model.paths_np``, which returns spots ``(n, n_steps + 1, n_assets)`` and
+    the steps' log variances ``(n, n_steps, n_assets)``; the product's extra slot (0 or 1) comes back
+    as ``w`` ``(n, n_steps)`` (None without one). ``normals`` ``(n, n_steps * S)`` replace the Philox
+    draws (zeros give the drift-only path); ``sign=-1`` gives the antithetic path.
+    """
+    n_slots = model.slots + extra_slots
+    if normals is None:
+        normals = normals_np(n_steps * n_slots, paths, key=key, stream=stream, dtype=dtype)
+    z = normals.reshape(len(paths), n_steps, n_slots) * dtype.type(sign)
+    spots, var = model.paths_np(z[:, :, : model.slots], dt=dt, dtype=dtype)
+    return spots, var, (z[:, :, model.slots] if extra_slots else None)
 
 
 def simulate_paths(
@@ -26,27 +57,20 @@ def simulate_paths(
 ) -> np.ndarray:
     """Spot paths ``(len(paths), n_steps + 1, n_assets)`` for the global path indices ``paths``.
 
-    Same arithmetic order as the kernels: normals, correlated by the Cholesky factor, then
-    ``x <- (x + drift dt) + vol sqrt(dt) z`` step by step for ``x = log(S / spot)``, ``S = spot exp(x)``.
-    ``normals`` of shape ``(len(paths), n_steps * n_assets)`` replace the Philox draws (zeros give the
-    drift-only path).
+    Same arithmetic order as the kernels (see the model's ``paths_np``). ``normals`` of shape
+    ``(len(paths), n_steps * model.slots)`` replace the Philox draws.
     """
-    n_assets = model.n_assets
-    d = dtype.type
-    if normals is None:
-        normals = normals_np(n_steps * n_assets, paths, key=key, stream=stream, dtype=dtype)
-    z = normals.reshape(len(paths), n_steps, n_assets) * d(sign)
-    if n_assets > 1:
-        z = z @ model.cholesky.T.astype(dtype)
-    drift, vsq = (c.astype(dtype) for c in model.step_coefficients(dt))
-    out = np.empty((len(paths), n_steps + 1, n_assets), dtype=dtype)
-    spot = model.spots.astype(dtype)
-    out[:, 0, :] = spot
-    x = np.zeros((len(paths), n_assets), dtype=dtype)  # log(S / spot)
-    for s in range(n_steps):
-        x = x + drift + vsq * z[:, s, :]
-        out[:, s + 1, :] = spot * np.exp(x)
-    return out
+    return path_data(
+        model, dt=dt, n_steps=n_steps, paths=paths, key=key, stream=stream, dtype=dtype, sign=sign, normals=normals
+    )[0]
+
+
+def payoffs(product: object, model: object, data: tuple, times: np.ndarray, xp: ModuleType = np) -> np.ndarray:
+    """Undiscounted payoffs of stored ``path_data`` (single-asset products see asset 0)."""
+    spots, var, w = data
+    if product.n_assets == 1:
+        spots, var = spots[:, :, 0], var[:, :, 0]
+    return product.payoff_paths(spots, times, xp, var=var, w=w, rate=model.rate)
 
 
 def discounted_payoffs(job: PricingJob, samples: np.ndarray) -> np.ndarray:
@@ -55,7 +79,7 @@ def discounted_payoffs(job: PricingJob, samples: np.ndarray) -> np.ndarray:
     d = job.dtype.type
 
     def one(sign: float) -> np.ndarray:
-        paths = simulate_paths(
+        data = path_data(
             job.model,
             dt=job.dt,
             n_steps=job.n_steps,
@@ -64,8 +88,9 @@ def discounted_payoffs(job: PricingJob, samples: np.ndarray) -> np.ndarray:
             stream=job.stream,
             dtype=job.dtype,
             sign=sign,
+            extra_slots=job.product.slots,
         )
-        return job.product.payoff_paths(paths[:, :, 0], times, np) * d(job.disc)
+        return payoffs(job.product, job.model, data, times) * d(job.disc)
 
     v = one(1.0)
     if job.antithetic:
@@ -77,7 +102,7 @@ def tile_sums(job: PricingJob, first_tile: int, n_tiles: int) -> tuple[np.ndarra
     """Per-tile ``(sum, sum of squares)`` of ``payoff - shift`` for tiles ``first_tile ..``, sequential per tile."""
     sums = np.zeros(n_tiles, dtype=job.dtype)
     sqs = np.zeros(n_tiles, dtype=job.dtype)
-    per_sample = (job.n_steps + 1) * (2 if job.antithetic else 1)
+    per_sample = (job.n_steps + 1) * job.model.n_assets * (2 if job.antithetic else 1)
     tiles_per_batch = max(1, BATCH_ELEMENTS // (per_sample * TILE))
     shift = job.dtype.type(job.shift)
     for t0 in range(0, n_tiles, tiles_per_batch):

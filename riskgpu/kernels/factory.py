@@ -34,42 +34,75 @@ def _normals(dtype: np.dtype) -> Callable:
 _SAMPLE_CACHE: dict[tuple, Callable] = {}
 
 
-def sample_function(model_type: type, product_type: type, accumulator: tuple, dtype: np.dtype) -> Callable:
-    """The fused per-sample function for a single-asset model and a product, in ``dtype``.
+def _reader(normals4: Callable) -> Callable:
+    @njit(inline="always")
+    def read(d, cur, z0, z1, z2, z3, lo, hi, stream, k0, k1):  # pragma: no cover - compiled
+        """Normal number ``d`` of the path; ``cur`` and ``z0..z3`` cache the last Philox block drawn."""
+        j = d >> 2
+        if j != cur:
+            z0, z1, z2, z3 = normals4(uint32(j), lo, hi, stream, k0, k1)
+            cur = j
+        lane = d & 3
+        z = z0 if lane == 0 else (z1 if lane == 1 else (z2 if lane == 2 else z3))
+        return z, cur, z0, z1, z2, z3
+
+    return read
+
+
+def sample_function(model: object, product: object, dtype: np.dtype) -> Callable:
+    """The fused per-sample function for a single-asset ``model`` and ``product``, in ``dtype``.
 
     Signature of the returned ``@njit`` function::
 
         sample(idx, antithetic, k0, k1, stream, mp, pp, n_steps, disc) -> discounted payoff
 
     ``idx`` is the global sample index (the counter's path words), ``mp`` the model's and ``pp`` the
-    product's kernel parameter tuples. Tested against the reference backend on the same normals.
+    product's kernel parameter tuples. Step ``i`` reads normals ``i * S + slot`` (DESIGN.md section 3),
+    ``S = model.slots + product.slots``: the model's slots first (up to 3), then the product's (0 or 1).
+    Compiled once per ``(model.kernel_id, product type, slots, dtype)``. Tested against the reference
+    backend on the same normals.
     """
-    key = (model_type, product_type, np.dtype(dtype).name)
+    key = (model.kernel_id, type(product), model.slots, product.slots, np.dtype(dtype).name)
     if key in _SAMPLE_CACHE:
         return _SAMPLE_CACHE[key]
-    init, observe, finish = accumulator
-    step = model_type.step
-    normals4 = _normals(np.dtype(dtype))
+    if not 1 <= model.slots <= 3 or product.slots not in (0, 1):
+        raise ValueError(f"fused kernels take 1-3 model slots and 0-1 product slots: {model.slots}, {product.slots}")
+    init, observe, finish = product.accumulator
+    m_init, m_step = model.kernel_functions()
+    read = _reader(_normals(np.dtype(dtype)))
     one = np.dtype(dtype).type(1.0)
     half = np.dtype(dtype).type(0.5)
+    ms = model.slots
+    n_slots = model.slots + product.slots
+    has_w = product.slots == 1
 
     @njit(inline="always")
     def path_payoff(lo, hi, sign, k0, k1, stream, mp, pp, n_steps):  # pragma: no cover - compiled
-        s0, drift, vsq, var = mp[0], mp[1], mp[2], mp[3]
-        x = s0 - s0
-        acc = init(x, pp)
-        z0 = z1 = z2 = z3 = x
+        s0 = mp[0]
+        zero = s0 - s0
+        state = m_init(mp)
+        acc = init(state[0], pp)
+        cur = -1
+        z0 = z1 = z2 = z3 = zero
+        d = 0
         for i in range(n_steps):
-            lane = i & 3
-            if lane == 0:
-                z0, z1, z2, z3 = normals4(uint32(i >> 2), lo, hi, stream, k0, k1)
-            z = z0 if lane == 0 else (z1 if lane == 1 else (z2 if lane == 2 else z3))
-            x_new = step(x, sign * z, drift, vsq)
-            acc = observe(acc, i, x, x_new, var, s0, pp)
-            x = x_new
-        return finish(acc, x, s0, pp)
+            a, cur, z0, z1, z2, z3 = read(d, cur, z0, z1, z2, z3, lo, hi, stream, k0, k1)
+            b = c = w = zero
+            if ms > 1:
+                b, cur, z0, z1, z2, z3 = read(d + 1, cur, z0, z1, z2, z3, lo, hi, stream, k0, k1)
+            if ms > 2:
+                c, cur, z0, z1, z2, z3 = read(d + 2, cur, z0, z1, z2, z3, lo, hi, stream, k0, k1)
+            if has_w:
+                w, cur, z0, z1, z2, z3 = read(d + ms, cur, z0, z1, z2, z3, lo, hi, stream, k0, k1)
+            d += n_slots
+            x_prev = state[0]
+            state, var = m_step(state, sign * a, sign * b, sign * c, mp)
+            acc = observe(acc, i, x_prev, state[0], var, sign * w, pp)
+        return finish(acc, state[0], s0, pp)
 
-    @njit(inline="always")
+    # Not inlined at numba's IR level (LLVM still inlines it): parfor array analysis, which runs on the
+    # prange kernel's IR, mistakes the models' state tuples for array shapes.
+    @njit
     def sample(idx, antithetic, k0, k1, stream, mp, pp, n_steps, disc):  # pragma: no cover - compiled
         u = uint64(idx)
         lo = uint32(u & uint64(_LOW))

@@ -86,7 +86,7 @@ def compile_all(cc: tuple[int, int] = (9, 0)) -> list[dict]:
     with _target_cc(cc):
         for name, (product, model), dtype in _examples():
             job = make_job(product, model, n_paths=64, n_steps=None, seed=1, dtype=dtype, antithetic=False, stream=0)
-            sample = sample_function(type(model), type(product), product.accumulator, dtype)
+            sample = sample_function(model, product, dtype)
             kernel = tiles_kernel(sample, dtype)
             buf = np.zeros(2, dtype=dtype)
             args = (np.int64(0), np.int64(1), buf, buf, *job.kernel_args())

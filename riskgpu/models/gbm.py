@@ -69,9 +69,15 @@ def psd_cholesky(c: np.ndarray, *, tol: float = 1e-12) -> np.ndarray:
 
 
 @njit(inline="always")
-def gbm_step(x, z, drift_dt, vol_sqdt):  # pragma: no cover - compiled
-    """One exact log-space GBM step for one asset: ``x + drift_dt + vol_sqdt * z``."""
-    return x + drift_dt + vol_sqdt * z
+def _init(mp):  # pragma: no cover - compiled
+    """State ``(x,)``, ``x = log(S / spot)``, starting at exactly 0."""
+    return (mp[0] - mp[0],)
+
+
+@njit(inline="always")
+def _step(state, z0, z1, z2, mp):  # pragma: no cover - compiled
+    """One exact log-space step: ``x + drift dt + vol sqrt(dt) z0``; returns the state and ``vol**2 dt``."""
+    return (state[0] + mp[1] + mp[2] * z0,), mp[3]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -97,8 +103,7 @@ class GBM:
     corr: object = None
     _chol: np.ndarray = field(init=False, repr=False, compare=False)
 
-    #: normals per asset per step (the dimension layout is ``step * n_assets + asset``)
-    slots_per_asset = 1
+    kernel_id = "gbm"
 
     def __post_init__(self) -> None:
         spot = _as_vector("spot", self.spot, None, min_value=0.0, strict=True)
@@ -144,7 +149,15 @@ class GBM:
         """Lower-triangular factor of the correlation matrix, shape ``(n_assets, n_assets)``."""
         return self._chol
 
-    step = staticmethod(gbm_step)
+    @property
+    def slots(self) -> int:
+        """Normals per step: one per asset (dimension ``step * n_assets + asset``)."""
+        return self.n_assets
+
+    @staticmethod
+    def kernel_functions() -> tuple:
+        """``(init, step)`` of the fused kernels (single asset)."""
+        return _init, _step
 
     def kernel_params(self, dt: float, dtype: np.dtype) -> tuple:
         """``(spot, drift * dt, vol * sqrt(dt), vol**2 * dt)`` of a single-asset model, in ``dtype``.
@@ -161,3 +174,25 @@ class GBM:
         """Per-asset ``(drift * dt, vol * sqrt(dt))`` of the log-space step, float64."""
         v = self.vols
         return (self.rate - self.divs - 0.5 * v * v) * dt, v * np.sqrt(dt)
+
+    def paths_np(self, z: np.ndarray, *, dt: float, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+        """Reference twin of the kernels' step over stored normals.
+
+        ``z`` ``(n_paths, n_steps, n_assets)`` (already signed) -> spots ``(n_paths, n_steps + 1, n_assets)``
+        and the steps' log variances ``(n_paths, n_steps, n_assets)``. Same arithmetic order as the
+        kernels: correlate by the Cholesky factor, then ``x <- (x + drift dt) + vol sqrt(dt) z``.
+        """
+        n_paths, n_steps, _ = z.shape
+        if self.n_assets > 1:
+            z = z @ self.cholesky.T.astype(dtype)
+        drift64, vsq64 = self.step_coefficients(dt)
+        drift, vsq = drift64.astype(dtype), vsq64.astype(dtype)
+        spot = self.spots.astype(dtype)
+        out = np.empty((n_paths, n_steps + 1, self.n_assets), dtype=dtype)
+        out[:, 0, :] = spot
+        x = np.zeros((n_paths, self.n_assets), dtype=dtype)
+        for s in range(n_steps):
+            x = x + drift + vsq * z[:, s, :]
+            out[:, s + 1, :] = spot * np.exp(x)
+        var = np.broadcast_to((vsq64 * vsq64).astype(dtype), (n_paths, n_steps, self.n_assets))
+        return out, var

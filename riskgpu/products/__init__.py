@@ -1,6 +1,8 @@
 """Products: frozen terms + a stored-path payoff and a streaming accumulator (DESIGN.md section 4)."""
 
 from riskgpu.products.asian import Asian
+from riskgpu.products.barrier import Barrier
+from riskgpu.products.lookback import Lookback
 from riskgpu.products.vanilla import Digital, European
 
-__all__ = ["Asian", "Digital", "European"]
+__all__ = ["Asian", "Barrier", "Digital", "European", "Lookback"]

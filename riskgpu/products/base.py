@@ -2,12 +2,19 @@
 
 A product is frozen terms plus two payoff forms (DESIGN.md section 4):
 
-* ``payoff_paths(paths, times, xp)``: undiscounted payoff of stored spot paths ``(n_paths, n_steps + 1)``
-  at ``times`` ``(n_steps + 1,)``, written against the array module ``xp`` (reference backend);
+* ``payoff_paths(paths, times, xp, *, var, w, rate)``: undiscounted payoff of stored spot paths
+  ``(n_paths, n_steps + 1)`` at ``times`` ``(n_steps + 1,)``, written against the array module ``xp``
+  (reference backend); ``var`` ``(n_paths, n_steps)`` the steps' log variances, ``w`` the product's
+  own normals ``(n_paths, n_steps)`` when ``slots == 1``;
 * a streaming accumulator of ``@njit`` functions compiled into the fused kernels:
-  ``init(x0, pp) -> acc``, ``observe(acc, i, x_prev, x, var, s0, pp) -> acc`` after step ``i`` and
+  ``init(x0, pp) -> acc``, ``observe(acc, i, x_prev, x, var, w, pp) -> acc`` after step ``i`` and
   ``finish(acc, x, s0, pp) -> payoff``. ``x = log(S / s0)`` (0 today) before and after the step,
-  ``var`` the step's log variance, ``s0`` today's spot, ``pp`` the tuple from ``kernel_params``.
+  ``var`` the step's log variance (the Brownian-bridge corrections use it), ``w`` the product's normal
+  for the step (0 when it draws none), ``s0`` today's spot, ``pp`` the tuple from
+  ``kernel_params(n_steps, dtype, spot=, rate=)``, whose float entries carry the kernel's dtype (a
+  float64 literal in a float32 kernel would promote it: constants travel in ``pp``).
+
+``slots`` is the number of normals a product draws per step besides the model's (0 or 1).
 """
 
 from __future__ import annotations
@@ -33,6 +40,20 @@ def check_terms(owner: str, strike: object, maturity: object, kind: object) -> t
         finite(owner, "maturity", maturity, min_value=0.0),
         choice(owner, "kind", kind, KINDS),
     )
+
+
+def check_seasoned_flag(owner: str, field: str, value: object) -> bool:
+    """A seasoned-state flag must be a real bool (a string "False" would be truthy)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{owner}.{field} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def fixing_every(owner: str, n_steps: int, n_fixings: int) -> int:
+    """Steps between fixings; ``n_steps`` must be a multiple of ``n_fixings``."""
+    if n_steps % n_fixings:
+        raise ValueError(f"n_steps must be a multiple of {owner}.n_fixings={n_fixings}, got {n_steps}")
+    return n_steps // n_fixings
 
 
 def sign_of(kind: str) -> float:

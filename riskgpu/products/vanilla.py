@@ -14,7 +14,7 @@ from riskgpu.products.base import cast_params, check_terms, sign_of, zero_init
 
 
 @njit(inline="always")
-def _observe(acc, i, x_prev, x, var, s0, pp):  # pragma: no cover - compiled
+def _observe(acc, i, x_prev, x, var, w, pp):  # pragma: no cover - compiled
     return acc
 
 
@@ -42,6 +42,7 @@ class European:
     kind: str = "call"
 
     n_assets = 1
+    slots = 0
     accumulator = (zero_init, _observe, _finish_european)
 
     def __post_init__(self) -> None:
@@ -57,11 +58,11 @@ class European:
     def check_steps(self, n_steps: int) -> None:
         """Any positive number of steps is valid."""
 
-    def kernel_params(self, n_steps: int, dtype: np.dtype) -> tuple:
+    def kernel_params(self, n_steps: int, dtype: np.dtype, *, spot: np.ndarray, rate: float) -> tuple:
         """``(strike, sign)`` in ``dtype``."""
         return cast_params((self.strike, sign_of(self.kind)), dtype)
 
-    def payoff_paths(self, paths: np.ndarray, times: np.ndarray, xp: ModuleType = np) -> np.ndarray:
+    def payoff_paths(self, paths: np.ndarray, times: np.ndarray, xp: ModuleType = np, **_: object) -> np.ndarray:
         """Undiscounted payoff per path; ``paths`` is ``(n_paths, n_steps + 1)``."""
         s = paths[:, -1]
         return xp.maximum(sign_of(self.kind) * (s - self.strike), 0.0).astype(paths.dtype)
@@ -80,6 +81,7 @@ class Digital:
     payout: float = 1.0
 
     n_assets = 1
+    slots = 0
     accumulator = (zero_init, _observe, _finish_digital)
 
     def __post_init__(self) -> None:
@@ -96,11 +98,11 @@ class Digital:
     def check_steps(self, n_steps: int) -> None:
         """Any positive number of steps is valid."""
 
-    def kernel_params(self, n_steps: int, dtype: np.dtype) -> tuple:
+    def kernel_params(self, n_steps: int, dtype: np.dtype, *, spot: np.ndarray, rate: float) -> tuple:
         """``(strike, sign, payout)`` in ``dtype``."""
         return cast_params((self.strike, sign_of(self.kind), self.payout), dtype)
 
-    def payoff_paths(self, paths: np.ndarray, times: np.ndarray, xp: ModuleType = np) -> np.ndarray:
+    def payoff_paths(self, paths: np.ndarray, times: np.ndarray, xp: ModuleType = np, **_: object) -> np.ndarray:
         """Undiscounted payoff per path; ``paths`` is ``(n_paths, n_steps + 1)``."""
         s = paths[:, -1]
         hit = sign_of(self.kind) * (s - paths.dtype.type(self.strike)) > 0
