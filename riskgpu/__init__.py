@@ -11,21 +11,22 @@ from riskgpu.analytic import bs_greeks, bs_price, digital_price, geometric_asian
 from riskgpu.api import PriceResult, price, simulate
 from riskgpu.backends import BackendInfo, BackendUnavailableError, backends
 from riskgpu.models import GBM, Heston, Merton
-from riskgpu.products import Asian, Barrier, Digital, European, Lookback
+from riskgpu.products import Asian, Barrier, Basket, Digital, European, Lookback
 
 __version__ = "0.1.0"
 
 __all__ = [
     "GBM",
     "Asian",
+    "BackendInfo",
+    "BackendUnavailableError",
     "Barrier",
+    "Basket",
+    "Digital",
+    "European",
     "Heston",
     "Lookback",
     "Merton",
-    "BackendInfo",
-    "BackendUnavailableError",
-    "Digital",
-    "European",
     "PriceResult",
     "__version__",
     "backends",

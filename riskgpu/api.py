@@ -62,6 +62,9 @@ def make_job(
 ) -> PricingJob:
     """Validate the arguments of ``price`` and resolve them into a ``PricingJob``."""
     _check_pair(product, model)
+    multi = getattr(product, "multi_asset", False)
+    if multi and not hasattr(model, "basket_params"):
+        raise ValueError(f"{type(product).__name__} needs a (multi-asset) GBM, got a {type(model).__name__}")
     n_paths = positive_int("price", "n_paths", n_paths, min_value=2)
     if not isinstance(antithetic, bool):
         raise ValueError(f"antithetic must be True or False, got {antithetic!r}")
@@ -98,7 +101,7 @@ def make_job(
         key=key,
         stream=stream,
         dtype=dt,
-        mp=model.kernel_params(step, dt),
+        mp=model.basket_params(step, dt) if multi else model.kernel_params(step, dt),
         pp=product.kernel_params(n_steps, dt, spot=model.spots, rate=model.rate),
         disc=disc,
         shift=shift,

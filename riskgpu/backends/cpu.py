@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from riskgpu.backends.job import PricingJob
-from riskgpu.kernels import path_filler, sample_function, tiles_cpu
+from riskgpu.kernels import kernel_sample, path_filler, tiles_cpu
 
 
 def tile_sums(job: PricingJob, first_tile: int, n_tiles: int) -> tuple[np.ndarray, np.ndarray]:
     """Per-tile ``(sum, sum of squares)`` of ``payoff - shift`` from the fused CPU kernel."""
-    sample = sample_function(job.model, job.product, job.dtype)
+    sample = kernel_sample(job.model, job.product, job.dtype)
     sums = np.zeros(n_tiles, dtype=job.dtype)
     sqs = np.zeros(n_tiles, dtype=job.dtype)
     if n_tiles:

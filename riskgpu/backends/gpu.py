@@ -14,7 +14,7 @@ from types import ModuleType
 import numpy as np
 
 from riskgpu.backends.job import PricingJob
-from riskgpu.kernels import TILE, sample_function
+from riskgpu.kernels import TILE, kernel_sample
 
 #: Default threads per block (a multiple of TILE).
 BLOCK = 128
@@ -96,7 +96,7 @@ def tile_sums(
     sums = m.zeros(n_tiles, dtype=job.dtype)
     sqs = m.zeros(n_tiles, dtype=job.dtype)
     if n_tiles:
-        sample = sample_function(job.model, job.product, job.dtype)
+        sample = kernel_sample(job.model, job.product, job.dtype)
         grid, block = _shape(n_tiles * TILE, launch)
         _launch(tiles_kernel(sample, job.dtype), grid, block)(
             np.int64(first_tile), np.int64(job.n_samples), sums, sqs, *job.kernel_args()

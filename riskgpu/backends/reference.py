@@ -68,7 +68,7 @@ def simulate_paths(
 def payoffs(product: object, model: object, data: tuple, times: np.ndarray, xp: ModuleType = np) -> np.ndarray:
     """Undiscounted payoffs of stored ``path_data`` (single-asset products see asset 0)."""
     spots, var, w = data
-    if product.n_assets == 1:
+    if not getattr(product, "multi_asset", False):
         spots, var = spots[:, :, 0], var[:, :, 0]
     return product.payoff_paths(spots, times, xp, var=var, w=w, rate=model.rate)
 

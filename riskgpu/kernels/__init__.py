@@ -1,5 +1,5 @@
 """Kernel factory: one fused per-path body, compiled as a CPU ``prange`` kernel and a CUDA kernel."""
 
-from riskgpu.kernels.factory import TILE, path_filler, sample_function, tiles_cpu
+from riskgpu.kernels.factory import TILE, basket_sample_function, kernel_sample, path_filler, sample_function, tiles_cpu
 
-__all__ = ["TILE", "path_filler", "sample_function", "tiles_cpu"]
+__all__ = ["TILE", "basket_sample_function", "kernel_sample", "path_filler", "sample_function", "tiles_cpu"]

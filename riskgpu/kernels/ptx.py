@@ -64,13 +64,24 @@ def _target_cc(cc: tuple[int, int]) -> Iterator[None]:
 def _examples() -> list[tuple[str, object, np.dtype]]:
     import riskgpu as rg
 
-    model = rg.GBM(spot=100.0, vol=0.2, rate=0.03)
-    products = {
-        "european": rg.European(strike=100.0, maturity=1.0),
-        "digital": rg.Digital(strike=100.0, maturity=1.0),
-        "asian": rg.Asian(strike=100.0, maturity=1.0, n_fixings=4),
+    gbm = rg.GBM(spot=100.0, vol=0.2, rate=0.03)
+    heston = {"spot": 100.0, "v0": 0.04, "kappa": 1.5, "theta": 0.04, "xi": 0.5, "rho": -0.7, "rate": 0.03}
+    euro = rg.European(strike=100.0, maturity=1.0)
+    pairs = {
+        "european": (euro, gbm),
+        "digital": (rg.Digital(strike=100.0, maturity=1.0), gbm),
+        "asian": (rg.Asian(strike=100.0, maturity=1.0, n_fixings=4), gbm),
+        "barrier": (rg.Barrier(strike=100.0, maturity=1.0, barrier=120.0, rebate=1.0), gbm),
+        "lookback": (rg.Lookback(maturity=1.0), gbm),
+        "heston_qe": (euro, rg.Heston(**heston)),
+        "heston_euler": (euro, rg.Heston(**heston, scheme="euler")),
+        "merton": (euro, rg.Merton(spot=100.0, vol=0.2, rate=0.03, lam=0.5, jump_mean=-0.1, jump_std=0.1)),
+        "basket3": (
+            rg.Basket(strike=100.0, maturity=1.0, weights=[0.3, 0.3, 0.4]),
+            rg.GBM(spot=[100.0] * 3, vol=[0.2] * 3, rate=0.03, corr=[[1, 0.5, 0.5], [0.5, 1, 0.5], [0.5, 0.5, 1]]),
+        ),
     }
-    return [(name, (p, model), np.dtype(d)) for name, p in products.items() for d in ("float32", "float64")]
+    return [(name, pair, np.dtype(d)) for name, pair in pairs.items() for d in ("float32", "float64")]
 
 
 def compile_all(cc: tuple[int, int] = (9, 0)) -> list[dict]:
@@ -79,14 +90,14 @@ def compile_all(cc: tuple[int, int] = (9, 0)) -> list[dict]:
 
     from riskgpu.api import make_job
     from riskgpu.backends.cpu import simulate_args
-    from riskgpu.kernels import sample_function
+    from riskgpu.kernels import kernel_sample
     from riskgpu.kernels.cuda import simulate_kernel, tiles_kernel
 
     out = []
     with _target_cc(cc):
         for name, (product, model), dtype in _examples():
             job = make_job(product, model, n_paths=64, n_steps=None, seed=1, dtype=dtype, antithetic=False, stream=0)
-            sample = sample_function(model, product, dtype)
+            sample = kernel_sample(model, product, dtype)
             kernel = tiles_kernel(sample, dtype)
             buf = np.zeros(2, dtype=dtype)
             args = (np.int64(0), np.int64(1), buf, buf, *job.kernel_args())

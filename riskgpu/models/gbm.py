@@ -170,6 +170,11 @@ class GBM:
         drift, vsq = self.step_coefficients(dt)
         return tuple(dtype.type(v) for v in (self.spots[0], drift[0], vsq[0], vsq[0] * vsq[0]))
 
+    def basket_params(self, dt: float, dtype: np.dtype) -> tuple:
+        """Flat ``(spots[n], drift dt[n], vol sqrt(dt)[n], cholesky[n * n] row-major)`` in ``dtype``."""
+        drift, vsq = self.step_coefficients(dt)
+        return tuple(dtype.type(v) for v in (*self.spots, *drift, *vsq, *self.cholesky.ravel()))
+
     def step_coefficients(self, dt: float) -> tuple[np.ndarray, np.ndarray]:
         """Per-asset ``(drift * dt, vol * sqrt(dt))`` of the log-space step, float64."""
         v = self.vols

@@ -2,7 +2,8 @@
 
 from riskgpu.products.asian import Asian
 from riskgpu.products.barrier import Barrier
+from riskgpu.products.basket import Basket
 from riskgpu.products.lookback import Lookback
 from riskgpu.products.vanilla import Digital, European
 
-__all__ = ["Asian", "Barrier", "Digital", "European", "Lookback"]
+__all__ = ["Asian", "Barrier", "Basket", "Digital", "European", "Lookback"]
