@@ -130,3 +130,87 @@ def test_gpu_backend_is_never_picked_by_auto_under_the_simulator():
     assert gpu.simulated()
     assert resolve("auto") == "cpu"
     assert rg.backends()["auto"].detail == "-> cpu"
+
+
+BARRIER = {"strike": 100.0, "maturity": 1.0, "barrier": 120.0}
+HESTON = {"spot": 100.0, "v0": 0.04, "kappa": 1.0, "theta": 0.04, "xi": 0.5, "rho": -0.5, "rate": 0.02}
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: rg.Barrier(**{**BARRIER, "barrier": 0.0}), r"Barrier\.barrier must be > 0, got 0\.0"),
+        (lambda: rg.Barrier(**BARRIER, direction="upp"), r"Barrier\.direction must be one of 'up', 'down', got 'upp'"),
+        (lambda: rg.Barrier(**BARRIER, knock="off"), r"Barrier\.knock must be one of 'in', 'out', got 'off'"),
+        (lambda: rg.Barrier(**BARRIER, rebate=-1.0), r"Barrier\.rebate must be >= 0, got -1\.0"),
+        (lambda: rg.Barrier(**BARRIER, monitoring="daily"), r"Barrier\.monitoring must be one of"),
+        (lambda: rg.Barrier(**BARRIER, monitoring="discrete"), r"Barrier\.n_fixings is required"),
+        (lambda: rg.Barrier(**BARRIER, n_fixings=12), r"Barrier\.n_fixings=12 needs monitoring='discrete'"),
+        (lambda: rg.Barrier(**BARRIER, knocked="yes"), r"Barrier\.knocked must be True or False, got 'yes'"),
+        (lambda: rg.Lookback(maturity=1.0, kind="cal"), r"Lookback\.kind must be one of 'call', 'put', got 'cal'"),
+        (lambda: rg.Lookback(maturity=1.0, strike=-1.0), r"Lookback\.strike must be >= 0"),
+        (lambda: rg.Lookback(maturity=1.0, running_max=0.0), r"Lookback\.running_max must be > 0, got 0\.0"),
+        (lambda: rg.Lookback(maturity=1.0, running_max=90.0, running_min=95.0), r"running_min=95\.0 is above"),
+        (lambda: rg.Lookback(maturity=1.0, monitoring="discrete"), r"Lookback\.n_fixings is required"),
+        (lambda: rg.Asian(strike=1.0, maturity=1.0, past_average=5.0), r"past_average=5\.0 is given but"),
+        (lambda: rg.Asian(strike=1.0, maturity=1.0, past_fixings=2), r"Asian\.past_average must be > 0, got 0\.0"),
+        (lambda: rg.Asian(strike=1.0, maturity=1.0, past_fixings=-1), r"Asian\.past_fixings must be an integer >= 0"),
+        (lambda: rg.Asian(strike=1.0, maturity=1.0, knocked=True), r"Asian\.knocked=True needs a barrier"),
+        (lambda: rg.Asian(strike=1.0, maturity=1.0, barrier=-5.0), r"Asian\.barrier must be > 0, got -5\.0"),
+        (lambda: rg.Basket(strike=1.0, maturity=1.0, weights=[]), r"Basket\.weights must be a non-empty"),
+        (lambda: rg.Basket(strike=1.0, maturity=1.0, weights=[1.0, math.nan]), r"Basket\.weights\[1\] must be finite"),
+        (lambda: rg.Heston(**{**HESTON, "v0": -0.01}), r"Heston\.v0 must be >= 0, got -0\.01"),
+        (lambda: rg.Heston(**{**HESTON, "rho": -1.5}), r"Heston\.rho must lie in \[-1, 1\], got -1\.5"),
+        (lambda: rg.Heston(**{**HESTON, "xi": math.nan}), r"Heston\.xi must be finite, got nan"),
+        (lambda: rg.Heston(**HESTON, scheme="QE"), r"Heston\.scheme must be one of 'euler', 'qe', got 'QE'"),
+        (lambda: rg.Heston(**{**HESTON, "spot": 0.0}), r"Heston\.spot must be > 0, got 0\.0"),
+        (lambda: rg.Merton(spot=100.0, vol=0.2, rate=0.0, lam=-1.0), r"Merton\.lam must be >= 0, got -1\.0"),
+        (lambda: rg.Merton(spot=100.0, vol=0.2, rate=0.0, jump_std=-0.1), r"Merton\.jump_std must be >= 0"),
+        (lambda: rg.Merton(spot=100.0, vol=-0.2, rate=0.0), r"Merton\.vol must be >= 0, got -0\.2"),
+    ],
+)
+def test_exotic_terms_and_model_errors_name_field_and_value(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_pairing_and_grid_errors():
+    heston = rg.Heston(**HESTON)
+    basket_model = rg.GBM(spot=[100.0, 90.0], vol=[0.2, 0.3], rate=0.0)
+    with pytest.raises(ValueError, match=r"Basket needs a 3-asset model; the GBM has 2 assets"):
+        rg.price(rg.Basket(strike=1.0, maturity=1.0, weights=[1, 1, 1]), basket_model, n_paths=64, seed=1)
+    with pytest.raises(ValueError, match=r"Basket needs a \(multi-asset\) GBM, got a Heston"):
+        rg.price(rg.Basket(strike=1.0, maturity=1.0, weights=[1]), heston, n_paths=64, seed=1)
+    with pytest.raises(ValueError, match=r"European needs a 1-asset model; the GBM has 2 assets"):
+        rg.price(rg.European(strike=1.0, maturity=1.0), basket_model, n_paths=64, seed=1)
+    discrete = rg.Barrier(**BARRIER, monitoring="discrete", n_fixings=4)
+    with pytest.raises(ValueError, match=r"n_steps must be a multiple of Barrier\.n_fixings=4, got 6"):
+        rg.price(discrete, heston, n_paths=64, n_steps=6, seed=1)
+    with pytest.raises(ValueError, match=r"Lookback\.running_max=90\.0 is below today's spot 100\.0"):
+        rg.price(rg.Lookback(maturity=1.0, running_max=90.0), heston, n_paths=64, seed=1)
+    with pytest.raises(TypeError, match=r"model must be a riskgpu model \(GBM, Heston, Merton\)"):
+        rg.price(rg.European(strike=1.0, maturity=1.0), object(), n_paths=64, seed=1)
+
+
+def test_exotic_limits_are_exact():
+    """Zero volatility and zero maturity give the deterministic payoffs exactly (no NaN, no noise)."""
+    flat = rg.GBM(spot=100.0, vol=0.0, rate=0.05)
+    fwd = 100.0 * math.exp(0.05)
+    cases = [
+        (rg.Barrier(strike=90.0, maturity=1.0, barrier=120.0), math.exp(-0.05) * (fwd - 90.0)),
+        (rg.Barrier(strike=90.0, maturity=1.0, barrier=104.0, rebate=2.0), None),  # hit on the way: rebate
+        (rg.Lookback(maturity=1.0, kind="put"), 100.0 * math.exp(-0.05) * math.exp(0.05) - 100.0),
+        (rg.Lookback(maturity=1.0, kind="call"), math.exp(-0.05) * (fwd - 100.0)),
+    ]
+    for product, exact in cases:
+        for backend in ("reference", "cpu"):
+            res = rg.price(product, flat, n_paths=64, seed=1, backend=backend)
+            assert res.stderr == pytest.approx(0.0, abs=1e-9)
+            if exact is not None:
+                assert res.value == pytest.approx(exact, rel=1e-12)
+            else:  # the forward path 100 e^{0.05 t} reaches 104 at t = log(1.04)/0.05 = 0.784: step 40 of 50
+                assert res.value == pytest.approx(2.0 * math.exp(-0.05 * 40 / 50), rel=1e-9)
+    heston = rg.Heston(**HESTON)
+    for product in (rg.Barrier(**{**BARRIER, "maturity": 0.0}), rg.Lookback(maturity=0.0, strike=90.0)):
+        res = rg.price(product, heston, n_paths=64, seed=1, backend="cpu")
+        assert res.value == pytest.approx(10.0 if isinstance(product, rg.Lookback) else 0.0, abs=1e-12)
