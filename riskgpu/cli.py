@@ -15,6 +15,9 @@ from pathlib import Path
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
 _PRODUCTS = ("european", "digital", "asian")
+#: what a config's [[products]] and [model] may name (flags cover the first three products and GBM)
+_CONFIG_PRODUCTS = ("european", "digital", "asian", "barrier", "lookback", "basket")
+_MODELS = ("gbm", "heston", "merton")
 
 
 class InputError(ValueError):
@@ -33,7 +36,11 @@ def _parser() -> argparse.ArgumentParser:
         help="price options by Monte Carlo, with the closed form beside where one exists",
         description="Price one option from flags, or the list of options in a TOML file (--config).",
     )
-    pr.add_argument("--config", type=Path, help="TOML file with [model], [engine] and [[products]] (see configs/)")
+    pr.add_argument(
+        "--config",
+        type=Path,
+        help="TOML file with [model] (type = gbm | heston | merton), [engine] and [[products]] (see configs/)",
+    )
     pr.add_argument("--product", choices=_PRODUCTS, default="european")
     pr.add_argument("--kind", choices=("call", "put"), default="call")
     pr.add_argument("--strike", type=float, default=100.0)
@@ -59,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
 def _product(rg: object, spec: dict, where: str) -> object:
     spec = dict(spec)
     name = spec.pop("product", "european")
-    classes = {"european": rg.European, "digital": rg.Digital, "asian": rg.Asian}
+    classes = {name: getattr(rg, name.capitalize()) for name in _CONFIG_PRODUCTS}
     if name not in classes:
         raise InputError(f"{where}.product must be one of {', '.join(map(repr, classes))}, got {name!r}")
     try:
@@ -70,16 +77,47 @@ def _product(rg: object, spec: dict, where: str) -> object:
         raise InputError(f"{where}: {exc}") from None
 
 
+def _model(rg: object, spec: dict, where: str) -> object:
+    spec = dict(spec)
+    name = spec.pop("type", "gbm")
+    if name not in _MODELS:
+        raise InputError(f"{where}: [model] type must be one of {', '.join(map(repr, _MODELS))}, got {name!r}")
+    try:
+        return {"gbm": rg.GBM, "heston": rg.Heston, "merton": rg.Merton}[name](**spec)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{where}: [model] {exc}") from None
+
+
 def _oracle(rg: object, product: object, model: object) -> float | None:
-    common = {
-        "kind": product.kind,
-        "spot": model.spots[0],
-        "strike": product.strike,
-        "maturity": product.maturity,
-        "vol": model.vols[0],
-        "rate": model.rate,
-        "div": model.divs[0],
-    }
+    """The exact closed form beside a Monte Carlo price, where one exists (approximations are left out)."""
+    if getattr(product, "multi_asset", False):
+        return None
+    if isinstance(model, rg.Heston):
+        if not isinstance(product, rg.European):
+            return None
+        p = {k: getattr(model, k) for k in ("spot", "v0", "kappa", "theta", "xi", "rho", "rate", "div")}
+        return rg.analytic.heston_price(kind=product.kind, strike=product.strike, maturity=product.maturity, **p)
+    if isinstance(model, rg.Merton):
+        if not isinstance(product, rg.European):
+            return None
+        p = {k: getattr(model, k) for k in ("spot", "vol", "rate", "div", "lam", "jump_mean", "jump_std")}
+        return rg.analytic.merton_price(kind=product.kind, strike=product.strike, maturity=product.maturity, **p)
+    mkt = {"spot": model.spots[0], "vol": model.vols[0], "rate": model.rate, "div": model.divs[0]}
+    if isinstance(product, rg.Lookback):
+        if product.monitoring != "continuous":
+            return None
+        extremes = {"running_max": product.running_max, "running_min": product.running_min}
+        return rg.analytic.lookback_price(
+            kind=product.kind, strike=product.strike, maturity=product.maturity, **extremes, **mkt
+        )
+    common = {"kind": product.kind, "strike": product.strike, "maturity": product.maturity, **mkt}
+    if isinstance(product, rg.Barrier):
+        if product.monitoring != "continuous" or product.knocked:
+            return None
+        terms = {k: getattr(product, k) for k in ("barrier", "direction", "knock", "rebate")}
+        return rg.analytic.barrier_price(**common, **terms)
+    if isinstance(product, rg.Asian) and (product.past_fixings or product.barrier is not None):
+        return None
     if isinstance(product, rg.European):
         return float(rg.bs_price(**common))
     if isinstance(product, rg.Digital):
@@ -98,7 +136,13 @@ def _label(product: object) -> str:
         extra = f" n={product.n_fixings}"
     if hasattr(product, "payout"):
         extra = f" pays {product.payout:g}"
-    return f"{name} {product.kind} K={product.strike:g} T={product.maturity:g}{extra}"
+    if hasattr(product, "knock"):
+        name += f" {product.direction}-{product.knock} {product.monitoring[:4]}"
+        extra = f" B={product.barrier:g}"
+    if hasattr(product, "running_max"):
+        name += f" {product.monitoring[:4]}"
+    strike = "float" if product.strike is None else f"{product.strike:g}"
+    return f"{name} {product.kind} K={strike} T={product.maturity:g}{extra}"
 
 
 def _load_config(path: Path) -> tuple[dict, dict, list[dict]]:
@@ -151,10 +195,10 @@ def _price(args: argparse.Namespace) -> int:
         products = [_product(rg, spec, where)]
     engine.update(flags_engine)
     model_spec.update(flags_model)
-    try:
-        model = rg.GBM(**model_spec)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"{where}: [model] {exc}") from None
+    if model_spec.get("type", "gbm") != "gbm":  # the GBM defaults (vol) do not apply to other models
+        explicit = {**(m if args.config is not None else {}), **flags_model}
+        model_spec = {k: v for k, v in model_spec.items() if k in explicit or k != "vol"}
+    model = _model(rg, model_spec, where)
     rows = []
     for i, product in enumerate(products):
         try:

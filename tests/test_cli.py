@@ -65,6 +65,30 @@ def test_price_demo_config_table_flags_override_config(capsys):
     assert out.count("european ") == 2 and "digital call K=100 T=1 pays 10" in out
     assert "asian geome call K=100 T=1 n=12" in out and "asian arith call K=100 T=1 n=12" in out
     assert "n_paths=4000 seed=20261124" in out
+    assert "barrier up-out cont call K=100 T=1 B=130" in out and "lookback cont put K=float T=1" in out
+
+
+def test_heston_demo_config_prints_the_characteristic_function_price(capsys):
+    cfg = str(ROOT / "configs" / "demo_heston.toml")
+    assert main(["price", "--config", cfg, "--n-paths", "4000", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["label"] for r in rows][:2] == ["european call K=100 T=1", "european put K=90 T=1"]
+    assert rows[0]["closed_form"] == pytest.approx(
+        rg.analytic.heston_price(
+            kind="call",
+            strike=100.0,
+            maturity=1.0,
+            spot=100.0,
+            v0=0.04,
+            kappa=1.5,
+            theta=0.04,
+            xi=0.6,
+            rho=-0.7,
+            rate=0.03,
+            div=0.01,
+        )
+    )
+    assert rows[2]["closed_form"] is None and rows[3]["closed_form"] is None  # no closed form under Heston
 
 
 @pytest.mark.parametrize(
@@ -88,7 +112,8 @@ def test_bad_arguments_exit_2_naming_the_field(capsys, args, message):
         (
             "[model]\nspot = 100\nvol = 0.2\nrate = 0.0\n"
             "[[products]]\nproduct = 'europen'\nstrike = 1.0\nmaturity = 1.0",
-            "products[0].product must be one of 'european', 'digital', 'asian', got 'europen'",
+            "products[0].product must be one of 'european', 'digital', 'asian', 'barrier', 'lookback', 'basket', "
+            "got 'europen'",
         ),
         (
             "[[products]]\nproduct = 'european'\nstrike = 1.0\nmaturity = -1.0",
@@ -98,6 +123,19 @@ def test_bad_arguments_exit_2_naming_the_field(capsys, args, message):
         ("[engine]\nn_path = 10\n[[products]]\nstrike = 1.0\nmaturity = 1.0", "unknown key(s) in [engine]: ['n_path']"),
         ("[model]\nspot = -3\n[[products]]\nstrike = 1.0\nmaturity = 1.0", "[model] GBM.spot must be > 0"),
         ("[[products]\n", "not valid TOML"),
+        (
+            "[model]\ntype = 'hestn'\n[[products]]\nstrike = 1.0\nmaturity = 1.0",
+            "[model] type must be one of 'gbm', 'heston', 'merton', got 'hestn'",
+        ),
+        (
+            "[model]\ntype = 'heston'\nspot = 100\nv0 = 0.04\nkappa = 1\ntheta = 0.04\nxi = 0.5\nrho = -2\n"
+            "rate = 0\n[[products]]\nstrike = 1.0\nmaturity = 1.0",
+            "[model] Heston.rho must lie in [-1, 1], got -2",
+        ),
+        (
+            "[[products]]\nproduct = 'barrier'\nstrike = 1.0\nmaturity = 1.0\nbarrier = 120\nknock = 'off'",
+            "products[0]: Barrier.knock must be one of 'in', 'out', got 'off'",
+        ),
         ("[modle]\n", "unknown section(s) ['modle']"),
     ],
 )
