@@ -1,0 +1,128 @@
+"""The benchmark scripts run end to end at tiny sizes: ``benchmarks/gpu_suite.py --tiny`` under numba's CUDA
+simulator and ``benchmarks/throughput.py`` on a few thousand paths, each in a subprocess, checked through
+the JSON they write."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "benchmarks"
+#: Correctness cases of the tiny suite run: one per model family (Heston QE, GBM with the NVIDIA-style
+#: knock-out Asian, plain GBM, a correlated basket with antithetics); their kernels are the ones the
+#: throughput step then reuses. Every case runs under the simulator in tests/test_exotic_backends.py.
+SUITE_CASES = "heston_qe_european,asian_down_out,gbm_european_call,basket_spread_put"
+
+
+def _run(script, *args, simulator=True, timeout=300):
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1" if simulator else "0")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return subprocess.run(
+        [sys.executable, str(BENCH / script), *map(str, args)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_gpu_suite_tiny_under_the_simulator(tmp_path):
+    out = tmp_path / "gpu_suite.json"
+    proc = _run("gpu_suite.py", "--tiny", "--cases", SUITE_CASES, "--out", out)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "SIMULATED" in proc.stdout
+    res = json.loads(out.read_text())
+    assert res["simulated"] is True and res["tiny"] is True and res["meta"]["simulated"] is True
+    assert res["correctness_passed"] is True
+    rows = res["correctness"]
+    assert {(r["case"], r["dtype"]) for r in rows} == {
+        (c, d) for c in SUITE_CASES.split(",") for d in ("float64", "float32")
+    }
+    for r in rows:
+        assert r["passed"] and r["identical_bytes"] and r["error"] is None, r
+        assert r["diff"] <= r["allowance"]
+    suite = _load("gpu_suite")
+    timed = res["throughput"]
+    expected = {(w.name, d) for w in suite.WORKLOADS for d in w.dtypes}
+    for backend in ("gpu", "cpu"):
+        assert {(r["workload"], r["dtype"]) for r in timed if r["backend"] == backend} == expected
+    for r in timed:
+        assert r["simulated"] is True
+        assert r["best_s"] > 0 and r["path_steps_per_s"] > 0 and len(r["runs_s"]) == res["sizes"]["repeat"]
+        assert math.isfinite(r["value"]) and r["stderr"] > 0
+    # same seed and paths on both backends: the simulator's price is the cpu kernel's
+    by_key = {(r["workload"], r["dtype"], r["backend"]): r for r in timed}
+    for w, d in expected:
+        g, c = by_key[w, d, "gpu"], by_key[w, d, "cpu"]
+        assert g["paths"] == c["paths"]
+        assert g["value"] == pytest.approx(c["value"], rel=1e-4), (w, d)
+        assert g["speedup_vs_cpu"] > 0
+
+
+def test_gpu_suite_refuses_the_simulator_without_tiny(tmp_path):
+    proc = _run("gpu_suite.py", "--out", tmp_path / "x.json", timeout=120)
+    assert proc.returncode == 2
+    assert "NUMBA_ENABLE_CUDASIM" in proc.stderr and "--tiny" in proc.stderr
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_gpu_suite_without_a_gpu_exits_2_with_the_reason(tmp_path):
+    out = tmp_path / "x.json"
+    args = ("--only", "check", "--cases", "gbm_european_call", "--check-paths", 64, "--out", out)
+    proc = _run("gpu_suite.py", *args, simulator=False, timeout=300)
+    if proc.returncode == 2:
+        assert "the gpu backend is not available" in proc.stderr, proc.stderr
+        assert not out.exists()
+    else:  # a machine with a CUDA device: the one-row check ran for real
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        assert json.loads(out.read_text())["simulated"] is False
+
+
+def test_throughput_tiny(tmp_path):
+    out = tmp_path / "throughput.json"
+    args = ("--paths", 2048, "--ql-paths", 512, "--repeat", 1, "--dtype", "float64", "--out", out)
+    proc = _run("throughput.py", *args)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    res = json.loads(out.read_text())
+    meta = res["meta"]
+    for key in ("date", "cpu_model", "numba", "numpy", "threads", "columns"):
+        assert key in meta
+    assert meta["threads"]["cpu (numba.get_num_threads)"] >= 1
+    assert meta["columns"]["gpu"]["available"] is False  # the simulator is never timed
+    tp = _load("throughput")
+    rows = res["rows"]
+    assert all(r["column"] != "gpu" for r in rows)
+    has_ql = meta["columns"]["quantlib"]["available"]
+    for name in tp.PROBLEMS:
+        cells = {r["column"]: r for r in rows if r["problem"] == name}
+        assert set(cells) == {"numpy", "reference", "cpu", "quantlib"}
+        assert cells["quantlib"]["status"] == ("ok" if has_ql else "n/a")
+        ok = [r for r in cells.values() if r["status"] == "ok"]
+        for r in ok:
+            assert r["dtype"] == "float64" and r["steps"] == tp.PROBLEMS[name].steps
+            assert r["paths"] == (512 if r["column"] == "quantlib" else 2048)
+            assert r["best_s"] > 0 and r["path_steps_per_s"] == pytest.approx(r["paths"] * r["steps"] / r["best_s"])
+            assert r["ratio_to_numpy"] > 0 and r["agree"] is True, r
+        assert cells["cpu"]["compile_s"] > 0 and cells["numpy"]["compile_s"] is None
+        # riskgpu's backends price the same paths; every pair of columns agrees within a few stderr
+        assert cells["cpu"]["value"] == pytest.approx(cells["reference"]["value"], rel=1e-9)
+        for a in ok:
+            for b in ok:
+                assert abs(a["value"] - b["value"]) <= tp.AGREE_Z * math.hypot(a["stderr"], b["stderr"]), (a, b)
