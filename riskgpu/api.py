@@ -189,19 +189,9 @@ def simulate(
     n_paths = positive_int("simulate", "n_paths", n_paths)
     dt = np.dtype(dtype_of(dtype))
     name = _backends.resolve(backend)
-    if getattr(model, "kernel_id", None) != "gbm":
-        # Heston and Merton paths come from the reference implementation on every backend (same numbers).
-        paths = _backends.module("reference").simulate(
-            model,
-            dt=maturity / n_steps,
-            n_steps=n_steps,
-            n_paths=n_paths,
-            key=seed_key(seed),
-            stream=check_stream(stream),
-            dtype=dt,
-        )
-        return _backends.module("gpu").xp().asarray(paths) if name == "gpu" else paths
-    return _backends.module(name).simulate(
+    # Heston and Merton paths come from the reference implementation on every backend (same numbers).
+    runner = name if getattr(model, "kernel_id", None) == "gbm" else "reference"
+    paths = _backends.module(runner).simulate(
         model,
         dt=maturity / n_steps,
         n_steps=n_steps,
@@ -210,3 +200,4 @@ def simulate(
         stream=check_stream(stream),
         dtype=dt,
     )
+    return _backends.module("gpu").xp().asarray(paths) if name == "gpu" and runner != name else paths

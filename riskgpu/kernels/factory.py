@@ -34,6 +34,27 @@ def _normals(dtype: np.dtype) -> Callable:
 _SAMPLE_CACHE: dict[tuple, Callable] = {}
 
 
+def _sample(path_payoff: Callable, dtype: np.dtype) -> Callable:
+    """``sample(idx, antithetic, ...)``: the discounted payoff of path ``idx``, or of the antithetic pair."""
+    one = np.dtype(dtype).type(1.0)
+    half = np.dtype(dtype).type(0.5)
+
+    # Not inlined at numba's IR level (LLVM still inlines it): parfor array analysis, which runs on the
+    # prange kernel's IR, mistakes the models' state tuples for array shapes.
+    @njit
+    def sample(idx, antithetic, k0, k1, stream, mp, pp, n_steps, disc):  # pragma: no cover - compiled
+        u = uint64(idx)
+        lo = uint32(u & uint64(_LOW))
+        hi = uint32(u >> uint64(32))
+        v = path_payoff(lo, hi, one, k0, k1, stream, mp, pp, n_steps) * disc
+        if antithetic:
+            w = path_payoff(lo, hi, -one, k0, k1, stream, mp, pp, n_steps) * disc
+            v = (v + w) * half
+        return v
+
+    return sample
+
+
 def _reader(normals4: Callable) -> Callable:
     @njit(inline="always")
     def read(d, cur, z0, z1, z2, z3, lo, hi, stream, k0, k1):  # pragma: no cover - compiled
@@ -70,8 +91,6 @@ def sample_function(model: object, product: object, dtype: np.dtype) -> Callable
     init, observe, finish = product.accumulator
     m_init, m_step = model.kernel_functions()
     read = _reader(_normals(np.dtype(dtype)))
-    one = np.dtype(dtype).type(1.0)
-    half = np.dtype(dtype).type(0.5)
     ms = model.slots
     n_slots = model.slots + product.slots
     has_w = product.slots == 1
@@ -100,21 +119,8 @@ def sample_function(model: object, product: object, dtype: np.dtype) -> Callable
             acc = observe(acc, i, x_prev, state[0], var, sign * w, pp)
         return finish(acc, state[0], s0, pp)
 
-    # Not inlined at numba's IR level (LLVM still inlines it): parfor array analysis, which runs on the
-    # prange kernel's IR, mistakes the models' state tuples for array shapes.
-    @njit
-    def sample(idx, antithetic, k0, k1, stream, mp, pp, n_steps, disc):  # pragma: no cover - compiled
-        u = uint64(idx)
-        lo = uint32(u & uint64(_LOW))
-        hi = uint32(u >> uint64(32))
-        v = path_payoff(lo, hi, one, k0, k1, stream, mp, pp, n_steps) * disc
-        if antithetic:
-            w = path_payoff(lo, hi, -one, k0, k1, stream, mp, pp, n_steps) * disc
-            v = (v + w) * half
-        return v
-
-    _SAMPLE_CACHE[key] = sample
-    return sample
+    _SAMPLE_CACHE[key] = _sample(path_payoff, dtype)
+    return _SAMPLE_CACHE[key]
 
 
 _CPU_CACHE: dict[int, Callable] = {}
@@ -222,8 +228,6 @@ def basket_sample_function(model: object, product: object, dtype: np.dtype) -> C
         return _SAMPLE_CACHE[key]
     read = _reader(_normals(np.dtype(dtype)))
     finish = product.basket_finish
-    one = np.dtype(dtype).type(1.0)
-    half = np.dtype(dtype).type(0.5)
 
     @njit(inline="always")
     def path_payoff(lo, hi, sign, k0, k1, stream, mp, pp, n_steps):  # pragma: no cover - compiled
@@ -242,19 +246,8 @@ def basket_sample_function(model: object, product: object, dtype: np.dtype) -> C
             basket += pp[2 + a] * (mp[a] * math.exp(x))
         return finish(basket, pp)
 
-    @njit
-    def sample(idx, antithetic, k0, k1, stream, mp, pp, n_steps, disc):  # pragma: no cover - compiled
-        u = uint64(idx)
-        lo = uint32(u & uint64(_LOW))
-        hi = uint32(u >> uint64(32))
-        v = path_payoff(lo, hi, one, k0, k1, stream, mp, pp, n_steps) * disc
-        if antithetic:
-            w = path_payoff(lo, hi, -one, k0, k1, stream, mp, pp, n_steps) * disc
-            v = (v + w) * half
-        return v
-
-    _SAMPLE_CACHE[key] = sample
-    return sample
+    _SAMPLE_CACHE[key] = _sample(path_payoff, dtype)
+    return _SAMPLE_CACHE[key]
 
 
 def kernel_sample(model: object, product: object, dtype: np.dtype) -> Callable:

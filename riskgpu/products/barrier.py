@@ -9,14 +9,18 @@ from types import ModuleType
 import numpy as np
 from numba import njit
 
-from riskgpu._checks import choice, finite, positive_int
-from riskgpu.products.base import cast_params, check_seasoned_flag, check_terms, fixing_every, sign_of
+from riskgpu._checks import choice, finite
+from riskgpu.products.base import (
+    Monitored,
+    cast_params,
+    check_monitoring,
+    check_seasoned_flag,
+    check_terms,
+    sign_of,
+)
 
 DIRECTIONS = ("up", "down")
 KNOCKS = ("in", "out")
-MONITORING = ("continuous", "discrete")
-#: Steps used for continuous monitoring when ``n_steps`` is not given.
-CONTINUOUS_STEPS = 50
 
 
 @njit(inline="always")
@@ -64,7 +68,7 @@ def _finish(acc, x, s0, pp):  # pragma: no cover - compiled
 
 
 @dataclass(frozen=True, kw_only=True)
-class Barrier:
+class Barrier(Monitored):
     """Knock-in or knock-out call/put with one barrier.
 
     ``direction="up"``: hit when ``S >= barrier``; ``"down"``: when ``S <= barrier``. Knock-out pays the
@@ -107,33 +111,15 @@ class Barrier:
         object.__setattr__(self, "direction", choice("Barrier", "direction", self.direction, DIRECTIONS))
         object.__setattr__(self, "knock", choice("Barrier", "knock", self.knock, KNOCKS))
         object.__setattr__(self, "rebate", finite("Barrier", "rebate", self.rebate, min_value=0.0))
-        object.__setattr__(self, "monitoring", choice("Barrier", "monitoring", self.monitoring, MONITORING))
-        if self.monitoring == "discrete":
-            if self.n_fixings is None:
-                raise ValueError("Barrier.n_fixings is required with monitoring='discrete' (the monitoring dates)")
-            object.__setattr__(self, "n_fixings", positive_int("Barrier", "n_fixings", self.n_fixings))
-        elif self.n_fixings is not None:
-            raise ValueError(
-                f"Barrier.n_fixings={self.n_fixings!r} needs monitoring='discrete' (monitoring is continuous)"
-            )
+        monitoring, n_fixings = check_monitoring("Barrier", self.monitoring, self.n_fixings)
+        object.__setattr__(self, "monitoring", monitoring)
+        object.__setattr__(self, "n_fixings", n_fixings)
         object.__setattr__(self, "knocked", check_seasoned_flag("Barrier", "knocked", self.knocked))
 
     @property
     def accumulator(self) -> tuple:
         """``(init, observe, finish)``: state ``(survival weight, discounted rebate weight, discount)``."""
         return _init, _observe, _finish
-
-    def default_steps(self) -> int:
-        """``n_fixings`` (discrete) or ``CONTINUOUS_STEPS`` (continuous)."""
-        return self.n_fixings if self.monitoring == "discrete" else CONTINUOUS_STEPS
-
-    def check_steps(self, n_steps: int) -> None:
-        """Discrete monitoring needs ``n_steps`` a multiple of ``n_fixings``."""
-        if self.monitoring == "discrete":
-            fixing_every("Barrier", n_steps, self.n_fixings)
-
-    def _every(self, n_steps: int) -> int:
-        return fixing_every("Barrier", n_steps, self.n_fixings) if self.monitoring == "discrete" else 1
 
     def kernel_params(self, n_steps: int, dtype: np.dtype, *, spot: np.ndarray, rate: float) -> tuple:
         """``(strike, sign, log(barrier/spot), updown, knock_out, rebate, every, continuous, exp(-r dt),
@@ -149,7 +135,7 @@ class Barrier:
             *f,
             self.knock == "out",
             dtype.type(self.rebate),
-            np.int64(self._every(n_steps)),
+            np.int64(self.every(n_steps)),
             self.monitoring == "continuous",
             *g,
             self.knocked,

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from riskgpu._checks import choice, finite
+from riskgpu._checks import choice, finite, positive_int
 
 KINDS = ("call", "put")
 
@@ -54,6 +54,44 @@ def fixing_every(owner: str, n_steps: int, n_fixings: int) -> int:
     if n_steps % n_fixings:
         raise ValueError(f"n_steps must be a multiple of {owner}.n_fixings={n_fixings}, got {n_steps}")
     return n_steps // n_fixings
+
+
+MONITORING = ("continuous", "discrete")
+#: Steps used for continuous monitoring when ``n_steps`` is not given.
+CONTINUOUS_STEPS = 50
+
+
+def check_monitoring(owner: str, monitoring: object, n_fixings: object) -> tuple[str, int | None]:
+    """``monitoring`` is "continuous" or "discrete"; discrete needs ``n_fixings``, continuous refuses it."""
+    monitoring = choice(owner, "monitoring", monitoring, MONITORING)
+    if monitoring == "discrete":
+        if n_fixings is None:
+            raise ValueError(f"{owner}.n_fixings is required with monitoring='discrete' (the monitoring dates)")
+        return monitoring, positive_int(owner, "n_fixings", n_fixings)
+    if n_fixings is not None:
+        raise ValueError(f"{owner}.n_fixings={n_fixings!r} needs monitoring='discrete' (monitoring is continuous)")
+    return monitoring, None
+
+
+class Monitored:
+    """Step grid of a product monitored at ``n_fixings`` dates (discrete) or continuously.
+
+    Needs the attributes ``monitoring`` and ``n_fixings`` (see ``check_monitoring``).
+    """
+
+    def default_steps(self) -> int:
+        """``n_fixings`` (discrete) or ``CONTINUOUS_STEPS`` (continuous)."""
+        return self.n_fixings if self.monitoring == "discrete" else CONTINUOUS_STEPS
+
+    def check_steps(self, n_steps: int) -> None:
+        """Discrete monitoring needs ``n_steps`` a multiple of ``n_fixings``."""
+        self.every(n_steps)
+
+    def every(self, n_steps: int) -> int:
+        """Steps between monitoring dates (1 for continuous monitoring)."""
+        if self.monitoring != "discrete":
+            return 1
+        return fixing_every(type(self).__name__, n_steps, self.n_fixings)
 
 
 def sign_of(kind: str) -> float:

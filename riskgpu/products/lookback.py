@@ -9,12 +9,8 @@ from types import ModuleType
 import numpy as np
 from numba import njit
 
-from riskgpu._checks import choice, finite, positive_int
-from riskgpu.products.base import KINDS, cast_params, fixing_every, sign_of
-
-MONITORING = ("continuous", "discrete")
-#: Steps used for continuous monitoring when ``n_steps`` is not given.
-CONTINUOUS_STEPS = 50
+from riskgpu._checks import choice, finite
+from riskgpu.products.base import KINDS, Monitored, cast_params, check_monitoring, sign_of
 
 
 @njit(inline="always")
@@ -51,7 +47,7 @@ def _finish(acc, x, s0, pp):  # pragma: no cover - compiled
 
 
 @dataclass(frozen=True, kw_only=True)
-class Lookback:
+class Lookback(Monitored):
     """Lookback call or put on one asset.
 
     Floating strike (``strike=None``): the call pays ``S_T - min``, the put ``max - S_T``. Fixed strike:
@@ -82,15 +78,9 @@ class Lookback:
         object.__setattr__(self, "kind", choice("Lookback", "kind", self.kind, KINDS))
         if self.strike is not None:
             object.__setattr__(self, "strike", finite("Lookback", "strike", self.strike, min_value=0.0))
-        object.__setattr__(self, "monitoring", choice("Lookback", "monitoring", self.monitoring, MONITORING))
-        if self.monitoring == "discrete":
-            if self.n_fixings is None:
-                raise ValueError("Lookback.n_fixings is required with monitoring='discrete' (the monitoring dates)")
-            object.__setattr__(self, "n_fixings", positive_int("Lookback", "n_fixings", self.n_fixings))
-        elif self.n_fixings is not None:
-            raise ValueError(
-                f"Lookback.n_fixings={self.n_fixings!r} needs monitoring='discrete' (monitoring is continuous)"
-            )
+        monitoring, n_fixings = check_monitoring("Lookback", self.monitoring, self.n_fixings)
+        object.__setattr__(self, "monitoring", monitoring)
+        object.__setattr__(self, "n_fixings", n_fixings)
         for name in ("running_max", "running_min"):
             value = getattr(self, name)
             if value is not None:
@@ -110,15 +100,6 @@ class Lookback:
         """``(init, observe, finish)``: state ``(log max, log min)`` relative to today's spot."""
         return _init, _observe, _finish
 
-    def default_steps(self) -> int:
-        """``n_fixings`` (discrete) or ``CONTINUOUS_STEPS`` (continuous)."""
-        return self.n_fixings if self.monitoring == "discrete" else CONTINUOUS_STEPS
-
-    def check_steps(self, n_steps: int) -> None:
-        """Discrete monitoring needs ``n_steps`` a multiple of ``n_fixings``."""
-        if self.monitoring == "discrete":
-            fixing_every("Lookback", n_steps, self.n_fixings)
-
     def _extremes(self, s0: float) -> tuple[float, float]:
         """Seasoned extremes as ``log(level / spot)``; they must bracket today's spot."""
         if self.running_max is not None and self.running_max < s0:
@@ -132,7 +113,7 @@ class Lookback:
     def kernel_params(self, n_steps: int, dtype: np.dtype, *, spot: np.ndarray, rate: float) -> tuple:
         """``(strike, sign, floating, log max, log min, continuous, every, 1/2, 1/sqrt(2))``."""
         hi, lo = self._extremes(float(np.atleast_1d(spot)[0]))
-        every = fixing_every("Lookback", n_steps, self.n_fixings) if self.monitoring == "discrete" else 1
+        every = self.every(n_steps)
         f = cast_params((self.strike or 0.0, sign_of(self.kind)), dtype)
         g = cast_params((hi, lo), dtype)
         c = cast_params((0.5, 1.0 / math.sqrt(2.0)), dtype)
