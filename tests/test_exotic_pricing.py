@@ -55,6 +55,7 @@ N_CHECKS = (
     + len(MERTON_CASES)
     + 16  # no-jump Merton and zero vol-of-vol Heston
 )
+# the step-halving checks have their own family (K_HALVING)
 K = k_sigma(N_CHECKS)
 
 
@@ -216,3 +217,32 @@ def test_merton_without_jumps_and_heston_without_vol_of_vol_are_black_scholes(ki
     product = rg.European(strike=100.0, maturity=1.0, kind=kind)
     for model, n_steps in ((merton, 1), (heston, 4)):
         _check(rg.price(product, model, n_paths=100_000, n_steps=n_steps, seed=41, backend=backend, dtype=dtype), bs)
+
+
+HESTON_QE = rg.Heston(spot=100.0, v0=0.04, kappa=1.5, theta=0.04, xi=0.6, rho=-0.7, rate=0.03, div=0.01)
+MERTON = rg.Merton(spot=100.0, vol=0.2, rate=0.03, div=0.01, lam=0.8, jump_mean=-0.1, jump_std=0.15)
+HALVING_CASES = {
+    "heston_barrier_continuous": (HESTON_QE, rg.Barrier(strike=100.0, maturity=1.0, barrier=80.0, direction="down")),
+    "heston_lookback_continuous": (HESTON_QE, rg.Lookback(maturity=1.0, kind="put")),
+    "heston_asian": (HESTON_QE, rg.Asian(strike=100.0, maturity=1.0, n_fixings=4)),
+    "merton_barrier_continuous": (MERTON, rg.Barrier(strike=100.0, maturity=1.0, barrier=125.0, rebate=2.0)),
+    "merton_lookback_fixed": (MERTON, rg.Lookback(maturity=1.0, strike=100.0)),
+    "merton_digital": (MERTON, rg.Digital(strike=100.0, maturity=1.0, payout=10.0)),
+}
+K_HALVING = k_sigma(2 * len(HALVING_CASES))
+
+
+@pytest.mark.parametrize("name", list(HALVING_CASES))
+def test_step_halving_converges_for_pairs_without_a_closed_form(name):
+    """No oracle but the reference backend (tests/test_exotic_backends.py) for these pairs; here the price
+    must settle as dt halves: the change from 2N to 4N steps is no larger than the change from N to 2N
+    (plus noise); for the exact-step Merton digital both changes are noise."""
+    model, product = HALVING_CASES[name]
+    prices = [rg.price(product, model, n_paths=200_000, n_steps=n, seed=50 + n, backend="cpu") for n in (8, 16, 32)]
+    d1 = prices[1].value - prices[0].value
+    d2 = prices[2].value - prices[1].value
+    noise1 = math.hypot(prices[0].stderr, prices[1].stderr)
+    noise2 = math.hypot(prices[1].stderr, prices[2].stderr)
+    assert abs(d2) <= abs(d1) + K_HALVING * (noise1 + noise2), (name, [p.value for p in prices])
+    if name == "merton_digital":  # the Merton step is exact: any step count gives the same price up to noise
+        assert abs(d2) <= K_HALVING * noise2 and abs(d1) <= K_HALVING * noise1, name
