@@ -56,3 +56,12 @@ def test_split_tiles_give_identical_bytes():
     parts = [cpu.tile_sums(job, t, 1) for t in range(job.n_tiles)]
     np.testing.assert_array_equal(whole[0], np.concatenate([p[0] for p in parts]))
     np.testing.assert_array_equal(whole[1], np.concatenate([p[1] for p in parts]))
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name", list(CASES))
+def test_real_gpu_matches_reference(name, dtype):
+    """On a device (``RISKGPU_REAL_GPU=1``): float32 numerics for real, at the default launch shape."""
+    job = _job(name, dtype, 16_384)
+    _close(job, gpu.tile_sums(job, 0, job.n_tiles), reference.tile_sums(job, 0, job.n_tiles))
