@@ -38,7 +38,7 @@ def positive_int(owner: str, field: str, value: object, *, min_value: int = 1) -
 def choice(owner: str, field: str, value: object, allowed: Iterable[str]) -> str:
     """Return ``value`` if it is one of ``allowed``; anything else (a typo too) is an error."""
     allowed = tuple(allowed)
-    if value not in allowed:
+    if not isinstance(value, str) or value not in allowed:
         raise ValueError(f"{owner}.{field} must be one of {', '.join(map(repr, allowed))}, got {value!r}")
     return str(value)
 

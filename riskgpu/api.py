@@ -76,6 +76,8 @@ def make_job(
     key = seed_key(seed)
     stream = check_stream(stream)
     step = product.maturity / n_steps
+    if hasattr(model, "check_step"):  # e.g. Merton: a step may not hold too many jumps
+        model.check_step(step)
     disc = math.exp(-model.rate * product.maturity)
     # The drift-only path's payoff centres the tile sums, so sums of squares do not cancel badly.
     zero = np.zeros((1, n_steps * (model.slots + product.slots)), dtype=dt)

@@ -434,3 +434,18 @@ def test_barrier_choices_are_strict():
         barrier_price(**kw, direction="down", knock="knock_in")
     with pytest.raises(ValueError, match="'sideways'"):
         bgk_barrier(barrier=1.0, vol=0.2, dt=0.1, direction="sideways")
+
+
+@pytest.mark.parametrize("direction", ["up", "down"])
+@pytest.mark.parametrize("knock", ["in", "out"])
+def test_barrier_zero_rate_and_zero_log_drift(ql, direction, knock):
+    """rate = 0 and div = -vol**2/2 make both roots of the rebate term 0 (it once divided 0 by 0)."""
+    h = 120.0 if direction == "up" else 80.0
+    mkt = {"spot": 100.0, "vol": 0.5, "rate": 0.0, "div": -0.125}
+    got = barrier_price(
+        kind="call", strike=100.0, barrier=h, maturity=1.0, direction=direction, knock=knock, rebate=3.0, **mkt
+    )
+    opt = qlhelp.barrier(
+        ql, kind="call", strike=100.0, barrier=h, days=365, direction=direction, knock=knock, rebate=3.0, **mkt
+    )
+    assert got == pytest.approx(opt.NPV(), rel=1e-9)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import riskgpu as rg
 from riskgpu.api import combine, make_job
 from riskgpu.backends import cpu, gpu, reference
 from riskgpu.testing import CASES, allowance
@@ -65,3 +66,23 @@ def test_real_gpu_matches_reference(name, dtype):
     """On a device (``RISKGPU_REAL_GPU=1``): float32 numerics for real, at the default launch shape."""
     job = _job(name, dtype, 16_384)
     _close(job, gpu.tile_sums(job, 0, job.n_tiles), reference.tile_sums(job, 0, job.n_tiles))
+
+
+@pytest.mark.parametrize(
+    "product",
+    [
+        rg.Barrier(strike=100.0, maturity=1.0, barrier=100.1, rebate=3.0, monitoring="discrete", n_fixings=4),
+        rg.Barrier(strike=100.0, maturity=1.0, barrier=100.1, knock="in", monitoring="discrete", n_fixings=4),
+        rg.Lookback(maturity=1.0, running_min=100.1, running_max=100.1, strike=100.0),
+        rg.Asian(strike=100.0, maturity=1.0, n_fixings=4, barrier=100.1, direction="up"),
+        rg.Asian(strike=100.0, maturity=1.0, n_fixings=4, average="geometric", past_average=100.1, past_fixings=2),
+    ],
+)
+def test_float32_reference_takes_levels_from_the_float64_spot(product):
+    """A barrier or seasoned level equal to a spot float32 cannot hold (100.1) must mean the same thing on
+    every backend: the reference backend measures it from the model's float64 spot, as the kernels do."""
+    model = rg.GBM(spot=100.1, vol=0.3, rate=0.03)
+    run = {"n_paths": 4096, "seed": 5, "dtype": "float32"}
+    ref = rg.price(product, model, backend="reference", **run)
+    got = rg.price(product, model, backend="cpu", **run)
+    assert got.value == pytest.approx(ref.value, rel=5e-5, abs=1e-4)

@@ -214,3 +214,53 @@ def test_exotic_limits_are_exact():
     for product in (rg.Barrier(**{**BARRIER, "maturity": 0.0}), rg.Lookback(maturity=0.0, strike=90.0)):
         res = rg.price(product, heston, n_paths=64, seed=1, backend="cpu")
         assert res.value == pytest.approx(10.0 if isinstance(product, rg.Lookback) else 0.0, abs=1e-12)
+
+
+def test_review_findings_are_errors_naming_the_field():
+    with pytest.raises(ValueError, match=r"Barrier\.direction must be one of 'up', 'down', got array"):
+        rg.Barrier(**BARRIER, direction=np.array(["up", "down"]))
+    with pytest.raises(ValueError, match=r"GBM\.corr must be a matrix of numbers"):
+        rg.GBM(spot=[1.0, 1.0], vol=0.2, rate=0.0, corr=[["1", "0.5"], ["0.5", "1"]])
+    with pytest.raises(ValueError, match=r"GBM\.corr must be a matrix of numbers"):
+        rg.GBM(spot=[1.0, 1.0], vol=0.2, rate=0.0, corr=[[True, False], [False, True]])
+    with pytest.raises(ValueError, match=r"Asian\.direction='up' needs a barrier"):
+        rg.Asian(strike=1.0, maturity=1.0, direction="up")
+    with pytest.raises(ValueError, match=r"Merton\.jump_mean=1000\.0 with Merton\.jump_std=0\.0 gives"):
+        rg.Merton(spot=100.0, vol=0.2, rate=0.0, lam=1.0, jump_mean=1e3)
+    busy = rg.Merton(spot=100.0, vol=0.2, rate=0.0, lam=200.0, jump_mean=-0.01, jump_std=0.02)
+    with pytest.raises(ValueError, match=r"Merton\.lam \* dt = 200 \* 1 = 200 jumps a step exceeds 10.*at least 20x"):
+        rg.price(rg.European(strike=100.0, maturity=1.0), busy, n_paths=64, seed=1)
+    res = rg.price(rg.European(strike=100.0, maturity=1.0), busy, n_paths=20_000, n_steps=40, seed=1)
+    exact = rg.analytic.merton_price(
+        kind="call",
+        strike=100.0,
+        maturity=1.0,
+        spot=100.0,
+        vol=0.2,
+        rate=0.0,
+        lam=200.0,
+        jump_mean=-0.01,
+        jump_std=0.02,
+    )
+    assert abs(res.value - exact) < 6 * res.stderr
+
+
+def test_merton_float32_jump_count_does_not_run_on_in_the_far_tail():
+    """float32 rounding leaves the running Poisson tail at +-1e-7 instead of 0; a jump-count normal
+    beyond ~5 used to run the search to the 64-jump cap. Both the kernel step and its numpy twin.
+    float64: P(N > 12) = 2.6e-7 > 1 - Phi(5.2) = 1.0e-7 > P(N > 13) = 3.7e-8 for Poisson(2.041): 13 jumps."""
+    from riskgpu.models.merton import _step
+
+    model = rg.Merton(spot=100.0, vol=0.2, rate=0.0, lam=2.041, jump_mean=0.1, jump_std=0.1)
+    counts = {}
+    for name in ("float64", "float32"):
+        dt = np.dtype(name)
+        mp = model.kernel_params(1.0, dt)
+        z = np.array([[[0.0, 5.2, 0.0]]], dtype=dt)  # one path, one step: the jump count's normal is 5.2
+        spots, _ = model.paths_np(z, dt=1.0, dtype=dt)
+        (x,), _ = _step((dt.type(0.0),), dt.type(0.0), dt.type(5.2), dt.type(0.0), mp)
+        n = (float(np.log(spots[0, 1, 0] / 100.0)) - float(mp[1])) / 0.1  # x = drift + n * jump_mean here
+        counts[name] = round(n)
+        assert float(x) == pytest.approx(float(np.log(spots[0, 1, 0] / 100.0)), rel=1e-5, abs=1e-5)
+    # float32 resolves the tail only to ~16 eps: it may stop one jump short there, never run to the cap
+    assert counts["float64"] == 13 and counts["float32"] in (12, 13), counts

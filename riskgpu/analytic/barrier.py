@@ -91,7 +91,10 @@ def _rebate_at_hit(spot, barrier, maturity, vol, rate, div, eta):
     if disc >= 0:
         lam = math.sqrt(disc)
         # mu +- lam without cancellation: (mu + lam)(mu - lam) = -2 rate / vol**2
-        small = -2.0 * rate / (vol * vol) / (mu - lam) if mu < 0 else -2.0 * rate / (vol * vol) / (mu + lam)
+        if rate == 0.0:  # one root is exactly 0 (and mu = lam = 0 would divide 0 by 0)
+            small = 0.0
+        else:
+            small = -2.0 * rate / (vol * vol) / (mu - lam) if mu < 0 else -2.0 * rate / (vol * vol) / (mu + lam)
         plus, minus = (small, mu - lam) if mu < 0 else (mu + lam, small)
         z = h / s + lam * s
         return _pn(plus * h, eta * z) + _pn(minus * h, eta * (z - 2.0 * lam * s))

@@ -66,11 +66,17 @@ def simulate_paths(
 
 
 def payoffs(product: object, model: object, data: tuple, times: np.ndarray, xp: ModuleType = np) -> np.ndarray:
-    """Undiscounted payoffs of stored ``path_data`` (single-asset products see asset 0)."""
+    """Undiscounted payoffs of stored ``path_data`` (single-asset products see asset 0).
+
+    Products get today's spot in float64 (``spot=``), as the kernels do: levels such as
+    ``log(barrier / spot)`` must not be taken from a float32-rounded path point.
+    """
     spots, var, w = data
-    if not getattr(product, "multi_asset", False):
-        spots, var = spots[:, :, 0], var[:, :, 0]
-    return product.payoff_paths(spots, times, xp, var=var, w=w, rate=model.rate)
+    if getattr(product, "multi_asset", False):
+        return product.payoff_paths(spots, times, xp, var=var, w=w, rate=model.rate)
+    return product.payoff_paths(
+        spots[:, :, 0], times, xp, var=var[:, :, 0], w=w, rate=model.rate, spot=float(model.spots[0])
+    )
 
 
 def discounted_payoffs(job: PricingJob, samples: np.ndarray) -> np.ndarray:

@@ -28,7 +28,10 @@ def check_correlation(corr: object, n: int, *, tol: float = 1e-10) -> np.ndarray
 
     Symmetric within ``tol``, unit diagonal, entries in [-1, 1], eigenvalues >= ``-tol``.
     """
-    c = np.asarray(corr, dtype=float)
+    raw = np.asarray(corr)
+    if raw.dtype.kind not in "iuf":
+        raise ValueError(f"GBM.corr must be a matrix of numbers, got {corr!r}")
+    c = raw.astype(float)
     if c.shape != (n, n):
         raise ValueError(f"GBM.corr must have shape ({n}, {n}) for {n} assets, got shape {c.shape}")
     bad = np.argwhere(~np.isfinite(c))

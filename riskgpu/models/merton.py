@@ -6,7 +6,9 @@ Convention (DESIGN.md section 2, QuantLib's Merton76Process): jumps arrive at ra
 
 The step is exact in distribution. It reads three normals: ``z0`` the diffusion, ``z1`` the jump
 count (``N = F^-1(Phi(z1))`` for the Poisson(``lam dt``) law, by sequential search on the tail
-``1 - Phi(z1) = erfc(z1 / sqrt 2) / 2``, at most ``MAX_JUMPS`` jumps a step) and ``z2`` the jump sizes
+``1 - Phi(z1) = erfc(z1 / sqrt 2) / 2``; the search stops when the running tail ``P(N > n)`` falls
+to its own rounding level ``16 eps P(N > 0)``, so float32 rounding cannot run it on; at most
+``MAX_JUMPS`` jumps a step, with ``lam dt <= MAX_LAM_DT`` enforced) and ``z2`` the jump sizes
 (given ``N``, their sum is ``N jump_mean + sqrt(N) jump_std z2``)::
 
     x += (rate - div - lam k - vol**2/2) dt + vol sqrt(dt) z0 + N jump_mean + sqrt(N) jump_std z2
@@ -26,8 +28,11 @@ from scipy.special import erfc
 
 from riskgpu._checks import finite
 
-#: Cap on jumps in one step (the Poisson tail beyond it is below 1e-30 for lam * dt <= 5).
+#: Cap on jumps in one step; ``lam * dt`` may not exceed ``MAX_LAM_DT`` (P(N > 64) < 1e-27 there).
 MAX_JUMPS = 64
+MAX_LAM_DT = 10.0
+#: Largest ``jump_mean + jump_std**2 / 2`` (E[1 + J] = e^50 is already absurd; beyond, it overflows).
+MAX_LOG_JUMP = 50.0
 
 
 @njit(inline="always")
@@ -37,7 +42,7 @@ def _init(mp):  # pragma: no cover - compiled
 
 @njit(inline="always")
 def _step(state, z0, z1, z2, mp):  # pragma: no cover - compiled
-    drift, vsq, var, lam_dt, p0, tail0, jm, js, half, inv_sqrt2 = (
+    drift, vsq, var, lam_dt, p0, tail0, jm, js, half, inv_sqrt2, floor = (
         mp[1],
         mp[2],
         mp[3],
@@ -48,13 +53,14 @@ def _step(state, z0, z1, z2, mp):  # pragma: no cover - compiled
         mp[8],
         mp[9],
         mp[10],
+        mp[11],
     )
     u_tail = half * math.erfc(z1 * inv_sqrt2)  # 1 - U, U = Phi(z1)
     n = var - var
     p = p0
     tail = tail0  # P(N > n)
     k = 0
-    while tail > u_tail and k < MAX_JUMPS:
+    while tail > u_tail and tail > floor and k < MAX_JUMPS:
         k += 1
         n = n + half + half
         p = p * lam_dt / n
@@ -93,6 +99,21 @@ class Merton:
         object.__setattr__(self, "lam", finite("Merton", "lam", self.lam, min_value=0.0))
         object.__setattr__(self, "jump_mean", finite("Merton", "jump_mean", self.jump_mean))
         object.__setattr__(self, "jump_std", finite("Merton", "jump_std", self.jump_std, min_value=0.0))
+        if self.jump_mean + 0.5 * self.jump_std**2 > MAX_LOG_JUMP:
+            raise ValueError(
+                f"Merton.jump_mean={self.jump_mean!r} with Merton.jump_std={self.jump_std!r} gives "
+                f"E[1 + J] = exp({self.jump_mean + 0.5 * self.jump_std**2:g}): jump_mean + jump_std**2/2 must be "
+                f"<= {MAX_LOG_JUMP:g}"
+            )
+
+    def check_step(self, dt: float) -> None:
+        """At most ``MAX_JUMPS`` jumps are drawn a step: ``lam * dt`` must stay <= ``MAX_LAM_DT``."""
+        if self.lam * dt > MAX_LAM_DT:
+            need = math.ceil(self.lam * dt / MAX_LAM_DT)
+            raise ValueError(
+                f"Merton.lam * dt = {self.lam:g} * {dt:g} = {self.lam * dt:g} jumps a step exceeds {MAX_LAM_DT:g} "
+                f"(at most {MAX_JUMPS} jumps are drawn a step): use at least {need}x as many steps (n_steps)"
+            )
 
     @property
     def spots(self) -> np.ndarray:
@@ -111,7 +132,8 @@ class Merton:
 
     def kernel_params(self, dt: float, dtype: np.dtype) -> tuple:
         """``(spot, drift dt, vol sqrt(dt), vol**2 dt, lam dt, exp(-lam dt), 1 - exp(-lam dt), jump_mean,
-        jump_std, 1/2, 1/sqrt(2))`` in ``dtype``."""
+        jump_std, 1/2, 1/sqrt(2), floor)`` in ``dtype``; ``floor = 16 eps (1 - exp(-lam dt))``."""
+        self.check_step(dt)
         drift = (self.rate - self.div - self.lam * self.jump_compensator - 0.5 * self.vol**2) * dt
         vsq = self.vol * math.sqrt(dt)
         lam_dt = self.lam * dt
@@ -127,13 +149,14 @@ class Merton:
             self.jump_std,
             0.5,
             1.0 / math.sqrt(2.0),
+            16.0 * float(np.finfo(dtype).eps) * -math.expm1(-lam_dt),
         )
         return tuple(dtype.type(v) for v in vals)
 
     def paths_np(self, z: np.ndarray, *, dt: float, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
         """Reference twin: ``z`` ``(n, n_steps, 3)`` -> spots ``(n, n_steps + 1, 1)``, var ``(n, n_steps, 1)``."""
         n_paths, n_steps, _ = z.shape
-        spot, drift, vsq, var, lam_dt, p0, tail0, jm, js, half, inv_sqrt2 = self.kernel_params(dt, dtype)
+        spot, drift, vsq, var, lam_dt, p0, tail0, jm, js, half, inv_sqrt2, floor = self.kernel_params(dt, dtype)
         out = np.empty((n_paths, n_steps + 1, 1), dtype=dtype)
         out[:, 0, 0] = spot
         x = np.zeros(n_paths, dtype=dtype)
@@ -143,7 +166,7 @@ class Merton:
             p = np.full(n_paths, p0, dtype=dtype)
             tail = np.full(n_paths, tail0, dtype=dtype)
             for k in range(1, MAX_JUMPS + 1):
-                more = tail > u_tail
+                more = (tail > u_tail) & (tail > floor)
                 if not more.any():
                     break
                 nk = dtype.type(k)

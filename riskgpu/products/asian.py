@@ -96,6 +96,8 @@ class Asian:
         if self.barrier is not None:
             object.__setattr__(self, "barrier", finite("Asian", "barrier", self.barrier, min_value=0.0, strict=True))
         object.__setattr__(self, "direction", choice("Asian", "direction", self.direction, DIRECTIONS))
+        if self.barrier is None and self.direction != "down":
+            raise ValueError(f"Asian.direction={self.direction!r} needs a barrier")
         knocked = check_seasoned_flag("Asian", "knocked", self.knocked)
         if knocked and self.barrier is None:
             raise ValueError("Asian.knocked=True needs a barrier")
@@ -137,13 +139,17 @@ class Asian:
         every = fixing_every("Asian", n_steps, self.n_fixings)
         return every * np.arange(1, self.n_fixings + 1)
 
-    def payoff_paths(self, paths: np.ndarray, times: np.ndarray, xp: ModuleType = np, **_: object) -> np.ndarray:
-        """Undiscounted payoff per path; ``paths`` is ``(n_paths, n_steps + 1)``."""
+    def payoff_paths(
+        self, paths: np.ndarray, times: np.ndarray, xp: ModuleType = np, *, spot: float | None = None, **_: object
+    ) -> np.ndarray:
+        """Undiscounted payoff per path; ``paths`` is ``(n_paths, n_steps + 1)``, ``spot`` today's spot in
+        float64 (default: the paths' first point)."""
         d = paths.dtype.type
         s0 = paths[:, :1]
+        spot = float(s0[0, 0]) if spot is None else spot
         fix = paths[:, self.fixing_columns(paths.shape[1] - 1)]
         n_total = d(self.n_fixings + self.past_fixings)
-        past = d(self._past(float(s0[0, 0])))
+        past = d(self._past(spot))
         if self.average == "geometric":
             avg = s0[:, 0] * xp.exp((past + xp.log(fix / s0).sum(axis=1)) / n_total)
         else:
@@ -151,7 +157,7 @@ class Asian:
         value = xp.maximum(d(sign_of(self.kind)) * (avg - d(self.strike)), d(0.0))
         if self.barrier is not None:
             x = xp.log(paths / s0)
-            hlog = d(math.log(self.barrier / float(s0[0, 0])))
+            hlog = d(math.log(self.barrier / spot))
             beyond = (x - hlog >= 0) if self.direction == "up" else (x - hlog <= 0)
             value = xp.where(beyond.any(axis=1) | self.knocked, d(0.0), value)
         return value.astype(paths.dtype)

@@ -149,12 +149,15 @@ class Barrier(Monitored):
         *,
         var: np.ndarray | None = None,
         rate: float = 0.0,
+        spot: float | None = None,
         **_: object,
     ) -> np.ndarray:
         """Undiscounted payoff per path (rebates compounded to expiry); ``paths`` ``(n_paths, n_steps + 1)``,
-        ``var`` ``(n_paths, n_steps)`` the steps' log variances (continuous monitoring)."""
+        ``var`` ``(n_paths, n_steps)`` the steps' log variances (continuous monitoring), ``spot`` today's
+        spot in float64 (default: the paths' first point)."""
         n_steps = paths.shape[1] - 1
-        pp = self.kernel_params(n_steps, paths.dtype, spot=np.array([paths[0, 0]], dtype=float), rate=rate)
+        s0 = float(paths[0, 0]) if spot is None else spot
+        pp = self.kernel_params(n_steps, paths.dtype, spot=np.array([s0]), rate=rate)
         strike, sign, hlog, updown, knock_out, rebate, every, continuous, edt, growth, _ = pp
         d = paths.dtype.type
         x = xp.log(paths / paths[:, :1])

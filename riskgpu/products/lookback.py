@@ -127,16 +127,18 @@ class Lookback(Monitored):
         *,
         var: np.ndarray | None = None,
         w: np.ndarray | None = None,
+        spot: float | None = None,
         **_: object,
     ) -> np.ndarray:
         """Undiscounted payoff per path; ``paths`` ``(n_paths, n_steps + 1)``, ``var`` and ``w``
-        ``(n_paths, n_steps)`` (continuous monitoring: the steps' log variances and extra normals)."""
+        ``(n_paths, n_steps)`` (continuous monitoring: the steps' log variances and extra normals);
+        ``spot`` today's spot in float64 (default: the paths' first point)."""
         from scipy.special import erfc
 
         n_steps = paths.shape[1] - 1
         s0 = paths[:, 0]
         strike, sign, floating, hi0, lo0, continuous, every, half, inv_sqrt2 = self.kernel_params(
-            n_steps, paths.dtype, spot=np.array([paths[0, 0]], dtype=float), rate=0.0
+            n_steps, paths.dtype, spot=np.array([float(paths[0, 0]) if spot is None else spot]), rate=0.0
         )
         x = xp.log(paths / paths[:, :1])
         hi = xp.maximum(x[:, 0], hi0)
