@@ -10,9 +10,10 @@ import numpy as np
 from scipy.special import ndtri
 
 from riskgpu import backends as _backends
-from riskgpu._checks import dtype_of, positive_int
+from riskgpu._checks import dtype_of, finite, positive_int
 from riskgpu.backends.job import PricingJob
 from riskgpu.backends.reference import path_data, payoffs
+from riskgpu.kernels import TILE
 from riskgpu.rng import check_stream, seed_key
 
 _Z95 = float(ndtri(0.975))
@@ -22,7 +23,11 @@ PRODUCTS = ("European", "Digital", "Asian", "Barrier", "Lookback", "Basket")
 
 @dataclass(frozen=True)
 class PriceResult:
-    """A Monte Carlo price: ``value`` with its standard error and 95% confidence interval."""
+    """A Monte Carlo price: ``value`` with its standard error and 95% confidence interval.
+
+    With a ``tolerance``: ``stopped`` says why the batches stopped, ``"tolerance"`` (``stderr`` at or below
+    it) or ``"max_paths"`` (the cap was reached first), and ``n_paths`` counts the paths used.
+    """
 
     value: float
     stderr: float
@@ -31,6 +36,8 @@ class PriceResult:
     backend: str
     dtype: str
     elapsed_s: float
+    tolerance: float | None = None
+    stopped: str | None = None
 
     def to_dict(self) -> dict:
         """The fields as a plain dict (JSON-ready)."""
@@ -110,9 +117,12 @@ def make_job(
     )
 
 
-def combine(job: PricingJob, sums: np.ndarray, sqs: np.ndarray) -> tuple[float, float]:
-    """Mean and standard error from the tile partials, combined in float64 with exact rounding."""
-    n = job.n_samples
+def combine(job: PricingJob, sums: np.ndarray, sqs: np.ndarray, n: int | None = None) -> tuple[float, float]:
+    """Mean and standard error from the tile partials, combined in float64 with exact rounding.
+
+    ``n``: the samples the partials cover (default all of the job's).
+    """
+    n = job.n_samples if n is None else n
     s = math.fsum(np.asarray(sums, dtype=np.float64).tolist())
     q = math.fsum(np.asarray(sqs, dtype=np.float64).tolist())
     mean = s / n
@@ -131,12 +141,19 @@ def price(
     dtype: str = "float64",
     antithetic: bool = False,
     stream: int = 0,
+    tolerance: float | None = None,
+    max_paths: int | None = None,
 ) -> PriceResult:
     """Monte Carlo price of ``product`` under ``model``.
 
     Parameters
     ----------
-    n_paths : paths (even with ``antithetic``: pairs of paths with negated normals).
+    n_paths : paths (even with ``antithetic``: pairs of paths with negated normals); with ``tolerance``,
+        the size of each batch.
+    tolerance : keep adding batches of ``n_paths`` paths (the next counters of the same stream, never
+        reused) until ``stderr <= tolerance`` or ``max_paths`` (default ``64 * n_paths``) paths are used;
+        ``PriceResult.stopped`` says which. The result is byte-identical to a plain call with the
+        ``n_paths`` it reports.
     n_steps : time steps (default: the product's, 1 for Europeans, ``n_fixings`` for Asians).
     seed : 64-bit Philox key; ``stream`` separates uses (the counter's fourth word).
     backend : ``"auto"`` (gpu on a real CUDA device, else cpu), ``"reference"``, ``"cpu"``, ``"gpu"``.
@@ -147,23 +164,63 @@ def price(
     PriceResult with ``value``, ``stderr`` (over pair means when antithetic), ``ci95``.
     Tested against Black-Scholes, the geometric Asian closed form and QuantLib within k stderr.
     """
+    if tolerance is None:
+        if max_paths is not None:
+            raise ValueError(f"max_paths={max_paths!r} applies only with a tolerance")
+        total = n_paths
+    else:
+        tolerance = finite("price", "tolerance", tolerance, min_value=0.0, strict=True)
+        n_paths = positive_int("price", "n_paths", n_paths, min_value=2)
+        total = 64 * n_paths if max_paths is None else positive_int("price", "max_paths", max_paths, min_value=2)
+        if total < n_paths:
+            raise ValueError(f"price.max_paths={total} is below the batch size n_paths={n_paths}")
+        if antithetic and total % 2:
+            raise ValueError(f"antithetic=True needs an even max_paths (pairs of paths), got {total}")
     job = make_job(
-        product, model, n_paths=n_paths, n_steps=n_steps, seed=seed, dtype=dtype, antithetic=antithetic, stream=stream
+        product, model, n_paths=total, n_steps=n_steps, seed=seed, dtype=dtype, antithetic=antithetic, stream=stream
     )
     name = _backends.resolve(backend)
+    module = _backends.module(name)
     t0 = time.perf_counter()
-    sums, sqs = _backends.module(name).tile_sums(job, 0, job.n_tiles)
-    value, se = combine(job, sums, sqs)
+    if tolerance is None:
+        sums, sqs = module.tile_sums(job, 0, job.n_tiles)
+        value, se = combine(job, sums, sqs)
+        used, stopped = n_paths, None
+    else:
+        value, se, used, stopped = _until_tolerance(job, module, n_paths, tolerance)
     elapsed = time.perf_counter() - t0
     return PriceResult(
         value=value,
         stderr=se,
         ci95=(value - _Z95 * se, value + _Z95 * se),
-        n_paths=n_paths,
+        n_paths=used,
         backend=name,
         dtype=job.dtype.name,
         elapsed_s=elapsed,
+        tolerance=tolerance,
+        stopped=stopped,
     )
+
+
+def _until_tolerance(job: PricingJob, module: object, batch_paths: int, tolerance: float) -> tuple:
+    """Batches of whole tiles (``batch_paths`` paths, rounded up to whole tiles) until ``stderr <= tolerance``
+    or the job's tiles are spent: ``(value, stderr, paths used, "tolerance" | "max_paths")``."""
+    per = 2 if job.antithetic else 1
+    batch_tiles = max(1, math.ceil(batch_paths // per / TILE))
+    sums, sqs = [], []
+    done = 0
+    while True:
+        n_tiles = min(batch_tiles, job.n_tiles - done)
+        s, q = module.tile_sums(job, done, n_tiles)
+        sums.append(s)
+        sqs.append(q)
+        done += n_tiles
+        n = min(done * TILE, job.n_samples)
+        value, se = combine(job, np.concatenate(sums), np.concatenate(sqs), n)
+        if se <= tolerance:
+            return value, se, n * per, "tolerance"
+        if done == job.n_tiles:
+            return value, se, n * per, "max_paths"
 
 
 def simulate(
@@ -182,7 +239,6 @@ def simulate(
     Column 0 is today's spot. Returns a numpy array, or a CuPy array on the gpu backend (zero-copy to
     PyTorch/JAX through DLPack). Every backend draws the same paths for the same seed and stream.
     """
-    from riskgpu._checks import finite
 
     if not hasattr(model, "paths_np"):
         raise TypeError(f"model must be a riskgpu model ({', '.join(MODELS)}), got {type(model).__name__}")

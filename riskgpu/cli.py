@@ -59,6 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--backend", choices=("auto", "reference", "cpu", "gpu"), help="default auto")
     pr.add_argument("--dtype", choices=("float64", "float32"), help="default float64")
     pr.add_argument("--antithetic", action="store_true", default=None)
+    pr.add_argument("--tolerance", type=float, help="add batches of --n-paths paths until the stderr is at most this")
+    pr.add_argument("--max-paths", type=int, help="path cap with --tolerance (default 64 x --n-paths)")
     pr.add_argument("--json", action="store_true", help="print JSON instead of a table")
     return p
 
@@ -173,6 +175,8 @@ def _price(args: argparse.Namespace) -> int:
         "backend": "auto",
         "dtype": "float64",
         "antithetic": False,
+        "tolerance": None,
+        "max_paths": None,
     }
     model_spec = {"spot": 100.0, "vol": 0.2, "rate": 0.03, "div": 0.0}
     flags_engine = {k: getattr(args, k) for k in engine if getattr(args, k) is not None}
@@ -199,6 +203,8 @@ def _price(args: argparse.Namespace) -> int:
         explicit = {**(m if args.config is not None else {}), **flags_model}
         model_spec = {k: v for k, v in model_spec.items() if k in explicit or k != "vol"}
     model = _model(rg, model_spec, where)
+    if engine["max_paths"] is not None and engine["tolerance"] is None:
+        raise InputError(f"{where}: max_paths={engine['max_paths']!r} applies only with a tolerance")
     rows = []
     for i, product in enumerate(products):
         try:
@@ -225,7 +231,13 @@ def _price(args: argparse.Namespace) -> int:
             f"{r['label']:<42} {r['value']:12.6f} {r['stderr']:10.6f} {cf:>12} {z:>6} "
             f"{r['backend'] + '/' + r['dtype'][-2:]:>9} {r['elapsed_s']:7.2f}"
         )
-    print(f"n_paths={rows[0]['n_paths']} seed={engine['seed']}; z = (value - closed form) / stderr")
+    used = sorted({r["n_paths"] for r in rows})
+    paths = f"n_paths={used[0]}" if len(used) == 1 else f"n_paths {used[0]}..{used[-1]}"
+    if engine["tolerance"] is not None:
+        met = sum(r["stopped"] == "tolerance" for r in rows)
+        rest = "" if met == len(rows) else ", the others stopped at max_paths"
+        paths += f" (tolerance {engine['tolerance']:g} met by {met} of {len(rows)}{rest})"
+    print(f"{paths} seed={engine['seed']}; z = (value - closed form) / stderr")
     return EXIT_OK
 
 

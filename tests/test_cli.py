@@ -167,3 +167,17 @@ def test_import_needs_neither_cupy_nor_numba_cuda():
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert run.returncode == 0, run.stderr[-2000:]
+
+
+def test_tolerance_flags_and_config(capsys, tmp_path):
+    assert main(["price", "--n-paths", "2000", "--tolerance", "0.2", "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)[0]
+    assert row["stopped"] == "tolerance" and row["stderr"] <= 0.2 and row["tolerance"] == 0.2
+    cfg = tmp_path / "tol.toml"
+    cfg.write_text(
+        "[engine]\nn_paths = 1000\ntolerance = 1e-6\nmax_paths = 3000\n[[products]]\nstrike = 100.0\nmaturity = 1.0\n"
+    )
+    assert main(["price", "--config", str(cfg)]) == 0
+    assert "n_paths=3000 (tolerance 1e-06 met by 0 of 1, the others stopped at max_paths)" in capsys.readouterr().out
+    assert main(["price", "--n-paths", "2000", "--max-paths", "10"]) == 2
+    assert "arguments: max_paths=10 applies only with a tolerance" in capsys.readouterr().err
