@@ -10,6 +10,7 @@ Public API (keyword-only arguments; the market is passed at call time as the mod
 from riskgpu.analytic import bs_greeks, bs_price, digital_price, geometric_asian_price
 from riskgpu.api import PriceResult, price, simulate
 from riskgpu.backends import BackendInfo, BackendUnavailableError, backends
+from riskgpu.greeks import GreeksResult, greeks
 from riskgpu.models import GBM, Heston, Merton
 from riskgpu.products import Asian, Barrier, Basket, Digital, European, Lookback
 
@@ -24,6 +25,7 @@ __all__ = [
     "Basket",
     "Digital",
     "European",
+    "GreeksResult",
     "Heston",
     "Lookback",
     "Merton",
@@ -34,6 +36,7 @@ __all__ = [
     "bs_price",
     "digital_price",
     "geometric_asian_price",
+    "greeks",
     "price",
     "simulate",
 ]
