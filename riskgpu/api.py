@@ -27,6 +27,7 @@ class PriceResult:
 
     With a ``tolerance``: ``stopped`` says why the batches stopped, ``"tolerance"`` (``stderr`` at or below
     it) or ``"max_paths"`` (the cap was reached first), and ``n_paths`` counts the paths used.
+    With a control variate: ``control`` names it and ``beta`` is its estimated coefficient.
     """
 
     value: float
@@ -38,6 +39,8 @@ class PriceResult:
     elapsed_s: float
     tolerance: float | None = None
     stopped: str | None = None
+    control: str | None = None
+    beta: float | None = None
 
     def to_dict(self) -> dict:
         """The fields as a plain dict (JSON-ready)."""
@@ -143,6 +146,7 @@ def price(
     stream: int = 0,
     tolerance: float | None = None,
     max_paths: int | None = None,
+    control_variate: bool = False,
 ) -> PriceResult:
     """Monte Carlo price of ``product`` under ``model``.
 
@@ -154,6 +158,9 @@ def price(
         reused) until ``stderr <= tolerance`` or ``max_paths`` (default ``64 * n_paths``) paths are used;
         ``PriceResult.stopped`` says which. The result is byte-identical to a plain call with the
         ``n_paths`` it reports.
+    control_variate : price a control with a known mean on the same paths and subtract ``beta`` times its
+        error (``riskgpu.control``: the geometric Asian for arithmetic Asians on GBM, the discounted
+        basket or terminal spot otherwise); ``PriceResult.control`` and ``.beta`` report it.
     n_steps : time steps (default: the product's, 1 for Europeans, ``n_fixings`` for Asians).
     seed : 64-bit Philox key; ``stream`` separates uses (the counter's fourth word).
     backend : ``"auto"`` (gpu on a real CUDA device, else cpu), ``"reference"``, ``"cpu"``, ``"gpu"``.
@@ -164,6 +171,10 @@ def price(
     PriceResult with ``value``, ``stderr`` (over pair means when antithetic), ``ci95``.
     Tested against Black-Scholes, the geometric Asian closed form and QuantLib within k stderr.
     """
+    if not isinstance(control_variate, bool):
+        raise ValueError(f"control_variate must be True or False, got {control_variate!r}")
+    if control_variate and tolerance is not None:
+        raise ValueError("control_variate=True and a tolerance cannot be combined yet")
     if tolerance is None:
         if max_paths is not None:
             raise ValueError(f"max_paths={max_paths!r} applies only with a tolerance")
@@ -182,7 +193,26 @@ def price(
     name = _backends.resolve(backend)
     module = _backends.module(name)
     t0 = time.perf_counter()
-    if tolerance is None:
+    control = beta = None
+    if control_variate:
+        from riskgpu import control as _control
+
+        control_product, mean, control = _control.control_for(product, model)
+        c_job = make_job(
+            control_product,
+            model,
+            n_paths=n_paths,
+            n_steps=job.n_steps,
+            seed=seed,
+            dtype=dtype,
+            antithetic=antithetic,
+            stream=stream,
+        )
+        sums, _ = module.tile_sums(job, 0, job.n_tiles)
+        c_sums, _ = module.tile_sums(c_job, 0, c_job.n_tiles)
+        value, se, beta = _control.estimate(job, sums, c_job, c_sums, mean)
+        used, stopped = n_paths, None
+    elif tolerance is None:
         sums, sqs = module.tile_sums(job, 0, job.n_tiles)
         value, se = combine(job, sums, sqs)
         used, stopped = n_paths, None
@@ -199,6 +229,8 @@ def price(
         elapsed_s=elapsed,
         tolerance=tolerance,
         stopped=stopped,
+        control=control,
+        beta=beta,
     )
 
 

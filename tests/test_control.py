@@ -1,0 +1,88 @@
+"""``control_variate=True``: unbiased against the oracles within k of its own standard error, and that
+standard error is smaller than the plain one on the same paths."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from conftest import k_sigma
+
+import riskgpu as rg
+
+MKT = {"spot": 100.0, "vol": 0.25, "rate": 0.03, "div": 0.01}
+GBM = rg.GBM(**MKT)
+K = k_sigma(12)
+RUN = {"n_paths": 100_000, "seed": 21, "backend": "cpu"}
+
+
+@pytest.mark.parametrize(("kind", "strike"), [("call", 90.0), ("put", 110.0)])
+def test_european_against_black_scholes(kind, strike):
+    product = rg.European(strike=strike, maturity=1.0, kind=kind)
+    exact = float(rg.bs_price(kind=kind, strike=strike, maturity=1.0, **MKT))
+    cv = rg.price(product, GBM, control_variate=True, **RUN)
+    plain = rg.price(product, GBM, **RUN)
+    assert cv.control == "discounted terminal spot" and plain.control is None
+    assert abs(cv.value - exact) <= K * cv.stderr
+    assert cv.stderr < 0.6 * plain.stderr  # in the money: strongly correlated with the spot
+
+
+@pytest.mark.parametrize("kind", ["call", "put"])
+def test_arithmetic_asian_with_the_geometric_control(kind):
+    product = rg.Asian(strike=100.0, maturity=1.0, n_fixings=12, kind=kind)
+    cv = rg.price(product, GBM, control_variate=True, **RUN)
+    big = rg.price(product, GBM, n_paths=800_000, seed=22, backend="cpu")  # independent paths
+    assert cv.control == "geometric Asian" and 0.8 < cv.beta < 1.3
+    assert abs(cv.value - big.value) <= K * math.hypot(cv.stderr, big.stderr)
+    assert cv.stderr < rg.price(product, GBM, **RUN).stderr / 10
+
+
+def test_basket_and_merton_controls():
+    model = rg.GBM(
+        spot=[100.0, 90.0, 110.0], vol=[0.2, 0.3, 0.25], rate=0.03, corr=[[1, 0.5, 0.3], [0.5, 1, 0.4], [0.3, 0.4, 1]]
+    )
+    basket = rg.Basket(strike=100.0, maturity=1.0, weights=[0.3, 0.3, 0.4])
+    cv = rg.price(basket, model, control_variate=True, **RUN)
+    big = rg.price(basket, model, n_paths=800_000, seed=23, backend="cpu")
+    assert cv.control == "discounted basket value"
+    assert abs(cv.value - big.value) <= K * math.hypot(cv.stderr, big.stderr)
+    assert cv.stderr < rg.price(basket, model, **RUN).stderr
+    jumps = {"lam": 0.8, "jump_mean": -0.1, "jump_std": 0.15}
+    merton = rg.Merton(spot=100.0, vol=0.2, rate=0.03, div=0.01, **jumps)
+    exact = rg.analytic.merton_price(
+        kind="call", strike=95.0, maturity=1.0, spot=100.0, vol=0.2, rate=0.03, div=0.01, **jumps
+    )
+    res = rg.price(rg.European(strike=95.0, maturity=1.0), merton, n_steps=2, control_variate=True, **RUN)
+    assert abs(res.value - exact) <= K * res.stderr
+
+
+def test_backends_agree_and_antithetic_pairs():
+    product = rg.Asian(strike=100.0, maturity=1.0, n_fixings=4)
+    runs = [
+        rg.price(product, GBM, n_paths=256, seed=2, backend=b, control_variate=True, antithetic=True)
+        for b in ("reference", "cpu", "gpu")
+    ]
+    for r in runs[1:]:
+        assert r.value == pytest.approx(runs[0].value, rel=1e-9) and r.beta == pytest.approx(runs[0].beta, rel=1e-7)
+
+
+@pytest.mark.parametrize(
+    ("product", "kwargs", "message"),
+    [
+        (rg.Lookback(maturity=1.0), {}, r"not available for Lookback with its own random draws"),
+        (rg.European(strike=100.0, maturity=1.0), {"tolerance": 0.1}, r"cannot be combined yet"),
+        (rg.European(strike=100.0, maturity=1.0), {"n_paths": 64}, r"needs at least 3 whole tiles \(96 samples\)"),
+    ],
+)
+def test_control_variate_errors(product, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        rg.price(product, GBM, **{**RUN, "n_paths": 1000, **kwargs}, control_variate=True)
+    with pytest.raises(ValueError, match=r"control_variate must be True or False, got 'yes'"):
+        rg.price(product, GBM, n_paths=1000, seed=1, control_variate="yes")
+
+
+def test_spread_basket_is_refused():
+    model = rg.GBM(spot=[100.0, 90.0], vol=[0.2, 0.3], rate=0.03)
+    spread = rg.Basket(strike=5.0, maturity=1.0, weights=[1.0, -1.0])
+    with pytest.raises(ValueError, match=r"non-negative Basket\.weights"):
+        rg.price(spread, model, n_paths=1000, seed=1, control_variate=True)
