@@ -75,9 +75,9 @@ def estimate(
     job: object, sums: np.ndarray, control_job: object, control_sums: np.ndarray, mean: float
 ) -> tuple[float, float, float]:
     """``(value, stderr, beta)`` from the product's and the control's per-tile sums on the same paths."""
-    counts = np.minimum(TILE, job.n_samples - TILE * np.arange(job.n_tiles)).astype(np.float64)
-    y = np.asarray(sums, dtype=np.float64) + job.shift * counts
-    c = np.asarray(control_sums, dtype=np.float64) + control_job.shift * counts
+    counts = job.tile_counts()
+    y = job.payoff_sums(sums)
+    c = control_job.payoff_sums(control_sums)
     n = counts.sum()
     y_bar = math.fsum(y.tolist()) / n
     c_bar = math.fsum(c.tolist()) / n

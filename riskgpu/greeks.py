@@ -52,15 +52,9 @@ class GreeksResult:
         return {**dataclasses.asdict(self), "price": self.price.to_dict()}
 
 
-def _counts(job: object) -> np.ndarray:
-    """Samples in each tile (the last one may be partial)."""
-    return np.minimum(TILE, job.n_samples - TILE * np.arange(job.n_tiles)).astype(np.float64)
-
-
 def _tile_payoff_sums(job: object, name: str) -> np.ndarray:
     """Per-tile sums of the discounted payoff (the centring shift added back), float64."""
-    sums, _ = _backend_module(name).tile_sums(job, 0, job.n_tiles)
-    return np.asarray(sums, dtype=np.float64) + job.shift * _counts(job)
+    return job.payoff_sums(_backend_module(name).tile_sums(job, 0, job.n_tiles)[0])
 
 
 def _estimate(weights: list[float], tile_sums: list[np.ndarray], counts: np.ndarray) -> tuple[float, float]:
@@ -170,8 +164,8 @@ def greeks(
         dtype=base_job.dtype.name,
         elapsed_s=time.perf_counter() - t0,
     )
-    counts = _counts(base_job)
-    v0 = np.asarray(base_sums, dtype=np.float64) + base_job.shift * counts
+    counts = base_job.tile_counts()
+    v0 = base_job.payoff_sums(base_sums)
 
     def sums(prod: object, mdl: object) -> np.ndarray:
         return _tile_payoff_sums(make_job(prod, mdl, n_paths=n_paths, **run), name)

@@ -36,6 +36,14 @@ class PricingJob:
         """Number of tiles covering ``n_samples``."""
         return math.ceil(self.n_samples / TILE)
 
+    def tile_counts(self) -> np.ndarray:
+        """Samples in each tile, float64 ``(n_tiles,)`` (the last tile may be partial)."""
+        return np.minimum(TILE, self.n_samples - TILE * np.arange(self.n_tiles)).astype(np.float64)
+
+    def payoff_sums(self, sums: np.ndarray) -> np.ndarray:
+        """Per-tile sums of the discounted payoff itself (the kernels' sums are centred by ``shift``)."""
+        return np.asarray(sums, dtype=np.float64) + self.shift * self.tile_counts()
+
     @property
     def dt(self) -> float:
         """Step length in years."""
