@@ -126,3 +126,17 @@ def test_throughput_tiny(tmp_path):
         for a in ok:
             for b in ok:
                 assert abs(a["value"] - b["value"]) <= tp.AGREE_Z * math.hypot(a["stderr"], b["stderr"]), (a, b)
+
+
+def test_variance_reduction_tiny(tmp_path):
+    out = tmp_path / "vr.json"
+    proc = _run("variance_reduction.py", "--paths", 4096, "--repeat", 1, "--out", out, simulator=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = json.loads(out.read_text())["rows"]
+    assert {(r["problem"], r["method"]) for r in rows} == {
+        (p, m)
+        for p in ("european", "asian_12", "basket_3")
+        for m in ("plain", "antithetic", "control", "antithetic+control")
+    }
+    asian = {r["method"]: r for r in rows if r["problem"] == "asian_12"}
+    assert asian["control"]["vr_equal_paths"] > 10 and asian["control"]["control"] == "geometric Asian"

@@ -86,3 +86,11 @@ def test_spread_basket_is_refused():
     spread = rg.Basket(strike=5.0, maturity=1.0, weights=[1.0, -1.0])
     with pytest.raises(ValueError, match=r"non-negative Basket\.weights"):
         rg.price(spread, model, n_paths=1000, seed=1, control_variate=True)
+
+
+def test_antithetic_and_control_together():
+    product = rg.European(strike=100.0, maturity=1.0)
+    exact = float(rg.bs_price(kind="call", strike=100.0, maturity=1.0, **MKT))
+    both = rg.price(product, GBM, antithetic=True, control_variate=True, **RUN)
+    assert abs(both.value - exact) <= K * both.stderr
+    assert both.stderr < rg.price(product, GBM, control_variate=True, **RUN).stderr
