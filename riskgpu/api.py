@@ -42,6 +42,11 @@ class PriceResult:
     control: str | None = None
     beta: float | None = None
 
+    @classmethod
+    def of(cls, value: float, stderr: float, **fields: object) -> PriceResult:
+        """A result with its 95% interval ``value ± 1.959964 stderr`` derived from the estimate."""
+        return cls(value=value, stderr=stderr, ci95=(value - _Z95 * stderr, value + _Z95 * stderr), **fields)
+
     def to_dict(self) -> dict:
         """The fields as a plain dict (JSON-ready)."""
         return asdict(self)
@@ -86,8 +91,6 @@ def make_job(
     key = seed_key(seed)
     stream = check_stream(stream)
     step = product.maturity / n_steps
-    if hasattr(model, "check_step"):  # e.g. Merton: a step may not hold too many jumps
-        model.check_step(step)
     disc = math.exp(-model.rate * product.maturity)
     # The drift-only path's payoff centres the tile sums, so sums of squares do not cancel badly.
     zero = np.zeros((1, n_steps * (model.slots + product.slots)), dtype=dt)
@@ -219,10 +222,9 @@ def price(
     else:
         value, se, used, stopped = _until_tolerance(job, module, n_paths, tolerance)
     elapsed = time.perf_counter() - t0
-    return PriceResult(
-        value=value,
-        stderr=se,
-        ci95=(value - _Z95 * se, value + _Z95 * se),
+    return PriceResult.of(
+        value,
+        se,
         n_paths=used,
         backend=name,
         dtype=job.dtype.name,

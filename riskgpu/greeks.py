@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from riskgpu._checks import choice
-from riskgpu.api import _Z95, PriceResult, combine, make_job
+from riskgpu.api import PriceResult, combine, make_job
 from riskgpu.backends import module as _backend_module
 from riskgpu.backends import resolve as _resolve
 from riskgpu.kernels import TILE
@@ -155,10 +155,9 @@ def greeks(
     t0 = time.perf_counter()
     base_sums, base_sqs = _backend_module(name).tile_sums(base_job, 0, base_job.n_tiles)
     value, se = combine(base_job, base_sums, base_sqs)
-    base = PriceResult(
-        value=value,
-        stderr=se,
-        ci95=(value - _Z95 * se, value + _Z95 * se),
+    base = PriceResult.of(
+        value,
+        se,
         n_paths=n_paths,
         backend=name,
         dtype=base_job.dtype.name,
