@@ -163,7 +163,9 @@ def price(
         ``n_paths`` it reports.
     control_variate : price a control with a known mean on the same paths and subtract ``beta`` times its
         error (``riskgpu.control``: the geometric Asian for arithmetic Asians on GBM, the discounted
-        basket or terminal spot otherwise); ``PriceResult.control`` and ``.beta`` report it.
+        basket or terminal spot otherwise); ``PriceResult.control`` and ``.beta`` report it. With a
+        ``tolerance`` the control's batches follow the product's and beta is re-estimated on all the
+        tiles so far after each batch.
     n_steps : time steps (default: the product's, 1 for Europeans, ``n_fixings`` for Asians).
     seed : 64-bit Philox key; ``stream`` separates uses (the counter's fourth word).
     backend : ``"auto"`` (gpu on a real CUDA device, else cpu), ``"reference"``, ``"cpu"``, ``"gpu"``.
@@ -176,8 +178,6 @@ def price(
     """
     if not isinstance(control_variate, bool):
         raise ValueError(f"control_variate must be True or False, got {control_variate!r}")
-    if control_variate and tolerance is not None:
-        raise ValueError("control_variate=True and a tolerance cannot be combined yet")
     if tolerance is None:
         if max_paths is not None:
             raise ValueError(f"max_paths={max_paths!r} applies only with a tolerance")
@@ -197,6 +197,7 @@ def price(
     module = _backends.module(name)
     t0 = time.perf_counter()
     control = beta = None
+    jobs = [job]
     if control_variate:
         from riskgpu import control as _control
 
@@ -204,23 +205,30 @@ def price(
         c_job = make_job(
             control_product,
             model,
-            n_paths=n_paths,
+            n_paths=total,
             n_steps=job.n_steps,
             seed=seed,
             dtype=dtype,
             antithetic=antithetic,
             stream=stream,
         )
-        sums, _ = module.tile_sums(job, 0, job.n_tiles)
-        c_sums, _ = module.tile_sums(c_job, 0, c_job.n_tiles)
-        value, se, beta = _control.estimate(job, sums, c_job, c_sums, mean)
-        used, stopped = n_paths, None
-    elif tolerance is None:
-        sums, sqs = module.tile_sums(job, 0, job.n_tiles)
-        value, se = combine(job, sums, sqs)
+        jobs.append(c_job)
+
+        def evaluate(sums: list, sqs: list, n: int) -> tuple[float, float]:
+            nonlocal beta
+            value, se, beta = _control.estimate(job, sums[0], c_job, sums[1], mean)
+            return value, se
+    else:
+
+        def evaluate(sums: list, sqs: list, n: int) -> tuple[float, float]:
+            return combine(job, sums[0], sqs[0], n)
+
+    if tolerance is None:
+        parts = [module.tile_sums(j, 0, j.n_tiles) for j in jobs]
+        value, se = evaluate([p[0] for p in parts], [p[1] for p in parts], job.n_samples)
         used, stopped = n_paths, None
     else:
-        value, se, used, stopped = _until_tolerance(job, module, n_paths, tolerance)
+        value, se, used, stopped = _until_tolerance(jobs, module, n_paths, tolerance, evaluate)
     elapsed = time.perf_counter() - t0
     return PriceResult.of(
         value,
@@ -236,21 +244,26 @@ def price(
     )
 
 
-def _until_tolerance(job: PricingJob, module: object, batch_paths: int, tolerance: float) -> tuple:
-    """Batches of whole tiles (``batch_paths`` paths, rounded up to whole tiles) until ``stderr <= tolerance``
-    or the job's tiles are spent: ``(value, stderr, paths used, "tolerance" | "max_paths")``."""
+def _until_tolerance(jobs: list, module: object, batch_paths: int, tolerance: float, evaluate: object) -> tuple:
+    """Batches of whole tiles (``batch_paths`` paths, rounded up to whole tiles) of every job in ``jobs``
+    (the product's, then its control's, on the same paths) until ``stderr <= tolerance`` or the tiles are
+    spent: ``(value, stderr, paths used, "tolerance" | "max_paths")``. ``evaluate(sums, sqs, n)`` takes
+    the per-job tile partials so far and the samples they cover."""
+    job = jobs[0]
     per = 2 if job.antithetic else 1
     batch_tiles = max(1, math.ceil(batch_paths // per / TILE))
-    sums, sqs = [], []
+    sums = [[] for _ in jobs]
+    sqs = [[] for _ in jobs]
     done = 0
     while True:
         n_tiles = min(batch_tiles, job.n_tiles - done)
-        s, q = module.tile_sums(job, done, n_tiles)
-        sums.append(s)
-        sqs.append(q)
+        for k, j in enumerate(jobs):
+            s, q = module.tile_sums(j, done, n_tiles)
+            sums[k].append(s)
+            sqs[k].append(q)
         done += n_tiles
         n = min(done * TILE, job.n_samples)
-        value, se = combine(job, np.concatenate(sums), np.concatenate(sqs), n)
+        value, se = evaluate([np.concatenate(s) for s in sums], [np.concatenate(q) for q in sqs], n)
         if se <= tolerance:
             return value, se, n * per, "tolerance"
         if done == job.n_tiles:

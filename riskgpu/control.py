@@ -74,8 +74,9 @@ def control_for(product: object, model: object) -> tuple[object, float, str]:
 def estimate(
     job: object, sums: np.ndarray, control_job: object, control_sums: np.ndarray, mean: float
 ) -> tuple[float, float, float]:
-    """``(value, stderr, beta)`` from the product's and the control's per-tile sums on the same paths."""
-    counts = job.tile_counts()
+    """``(value, stderr, beta)`` from the product's and the control's per-tile sums on the same paths
+    (tiles ``0 .. len(sums) - 1``: the whole job, or the batches so far under a tolerance)."""
+    counts = job.tile_counts()[: len(sums)]
     y = job.payoff_sums(sums)
     c = control_job.payoff_sums(control_sums)
     n = counts.sum()
@@ -83,7 +84,9 @@ def estimate(
     c_bar = math.fsum(c.tolist()) / n
     full = counts == TILE
     if full.sum() < 3:
-        raise ValueError(f"control_variate=True needs at least 3 whole tiles ({3 * TILE} samples), got {job.n_samples}")
+        raise ValueError(
+            f"control_variate=True needs at least 3 whole tiles ({3 * TILE} samples), got {int(counts.sum())}"
+        )
     ym, cm = y[full] / TILE, c[full] / TILE
     var_c = float(np.var(cm, ddof=1))
     beta = float(np.cov(ym, cm, ddof=1)[0, 1] / var_c) if var_c > 0 else 0.0

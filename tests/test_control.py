@@ -70,7 +70,7 @@ def test_backends_agree_and_antithetic_pairs():
     ("product", "kwargs", "message"),
     [
         (rg.Lookback(maturity=1.0), {}, r"not available for Lookback with its own random draws"),
-        (rg.European(strike=100.0, maturity=1.0), {"tolerance": 0.1}, r"cannot be combined yet"),
+        (rg.European(strike=100.0, maturity=1.0), {"tolerance": 0.1, "n_paths": 64}, r"3 whole tiles"),
         (rg.European(strike=100.0, maturity=1.0), {"n_paths": 64}, r"needs at least 3 whole tiles \(96 samples\)"),
     ],
 )
@@ -94,3 +94,19 @@ def test_antithetic_and_control_together():
     both = rg.price(product, GBM, antithetic=True, control_variate=True, **RUN)
     assert abs(both.value - exact) <= K * both.stderr
     assert both.stderr < rg.price(product, GBM, control_variate=True, **RUN).stderr
+
+
+@pytest.mark.parametrize("antithetic", [False, True])
+def test_control_with_a_tolerance_stops_there_and_equals_a_plain_run(antithetic):
+    """Batches of the product and its control on the same counters: the result equals a one-shot control
+    run on the paths it reports, and its stderr met the tolerance (or the cap was hit)."""
+    product = rg.Asian(strike=100.0, maturity=1.0, n_fixings=12)
+    run = {"seed": 5, "backend": "cpu", "antithetic": antithetic, "control_variate": True}
+    res = rg.price(product, GBM, n_paths=2048, tolerance=0.004, max_paths=2048 * 40, **run)
+    assert res.stopped == "tolerance" and res.stderr <= 0.004 and res.n_paths > 2048
+    one = rg.price(product, GBM, n_paths=res.n_paths, **run)
+    assert (one.value, one.stderr, one.beta) == (res.value, res.stderr, res.beta)
+    plain = rg.price(product, GBM, n_paths=200_000, seed=9, backend="cpu")
+    assert res.beta > 0.8 and abs(res.value - plain.value) <= K * math.hypot(res.stderr, plain.stderr)
+    capped = rg.price(product, GBM, n_paths=2048, tolerance=1e-6, max_paths=4096, **run)
+    assert capped.stopped == "max_paths" and capped.n_paths == 4096

@@ -41,8 +41,9 @@ class PricingJob:
         return np.minimum(TILE, self.n_samples - TILE * np.arange(self.n_tiles)).astype(np.float64)
 
     def payoff_sums(self, sums: np.ndarray) -> np.ndarray:
-        """Per-tile sums of the discounted payoff itself (the kernels' sums are centred by ``shift``)."""
-        return np.asarray(sums, dtype=np.float64) + self.shift * self.tile_counts()
+        """Per-tile sums of the discounted payoff itself (the kernels' sums are centred by ``shift``), for
+        tiles ``0 .. len(sums) - 1``."""
+        return np.asarray(sums, dtype=np.float64) + self.shift * self.tile_counts()[: len(sums)]
 
     @property
     def dt(self) -> float:
