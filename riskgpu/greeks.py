@@ -1,11 +1,18 @@
-"""Greeks by bump-and-revalue with common random numbers (issue 4, first slice: the general fallback).
+"""Greeks: pathwise, likelihood-ratio (``riskgpu.pathwise``) and bump-and-revalue with common random numbers.
 
 Every bumped price reuses the base run's seed, stream and counters, so path ``i`` of each run draws the
 same normals and the central differences cancel most of the Monte Carlo noise. Standard errors come
 from the tiles: each whole tile (32 samples, identical paths in every run) gives one estimate of the
 Greek from its partial sums, and the tiles are independent, so ``stderr = sd(tile estimates) /
-sqrt(n_tiles)``. Pathwise and likelihood-ratio estimators come later; ``method="auto"`` is ``"bump"``
-for now and the result says so.
+sqrt(n_tiles)``. The pathwise and likelihood-ratio estimators use the same paths and the same tiles.
+
+``method="auto"`` picks per Greek: on a GBM, pathwise delta, vega and rho for payoffs continuous in the
+path (European, Asian without barrier, lookback, basket); likelihood-ratio delta, vega and rho for
+digitals and barriers (and LR gamma for one-step digitals); bump-and-revalue for everything else
+(gamma and theta of the rest, Heston and Merton). ``method="pathwise"`` or ``"lr"`` forces that
+estimator for the Greeks it has (pathwise: delta, vega, rho; LR: delta, gamma, vega, rho) and is an
+error where it does not apply; the others (theta; gamma under pathwise) are bumped. ``methods[g]`` in
+the result says which was used.
 
 Bumps (central differences, bias O(h^2)): spot ``h = 1%`` of the spot (delta, gamma), volatility
 ``0.01`` absolute (vega; GBM and Merton diffusion vol), rate ``1e-3`` (rho; drift and discounting),
@@ -22,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from riskgpu import pathwise as _pw
 from riskgpu._checks import choice
 from riskgpu.api import PriceResult, combine, make_job
 from riskgpu.backends import module as _backend_module
@@ -29,7 +37,7 @@ from riskgpu.backends import resolve as _resolve
 from riskgpu.kernels import TILE
 
 GREEKS = ("delta", "gamma", "vega", "rho", "theta")
-METHODS = ("auto", "bump")
+METHODS = ("auto", "bump", "pathwise", "lr")
 BUMP = {"spot": 0.01, "vol": 0.01, "rate": 1e-3, "maturity": 1.0 / 365.0}
 
 
@@ -66,6 +74,26 @@ def _estimate(weights: list[float], tile_sums: list[np.ndarray], counts: np.ndar
         return value, math.nan
     means = per_tile[full] / TILE
     return value, float(np.std(means, ddof=1) / math.sqrt(full.sum()))
+
+
+def resolve_methods(product: object, model: object, which: tuple[str, ...], method: str, n_steps: int) -> dict:
+    """The estimator each requested Greek uses: ``{greek: "pathwise" | "lr" | "bump"}``."""
+    from riskgpu.products import Barrier, Digital
+
+    if method in ("pathwise", "lr"):
+        reason = (_pw.pathwise_reason if method == "pathwise" else _pw.lr_reason)(product, model)
+        if reason is not None:
+            raise ValueError(f"greeks: method={method!r} {reason}")
+        has = _pw.PATHWISE_GREEKS if method == "pathwise" else _pw.LR_GREEKS
+        return {g: method if g in has else "bump" for g in which}
+    if method == "bump":
+        return dict.fromkeys(which, "bump")
+    if _pw.pathwise_reason(product, model) is None:
+        return {g: "pathwise" if g in _pw.PATHWISE_GREEKS else "bump" for g in which}
+    if isinstance(product, (Digital, Barrier)) and _pw.lr_reason(product, model) is None:
+        lr = ("delta", "vega", "rho", "gamma") if n_steps == 1 else ("delta", "vega", "rho")
+        return {g: "lr" if g in lr else "bump" for g in which}
+    return dict.fromkeys(which, "bump")
 
 
 def _bumped(model: object, field: str, value: float) -> object:
@@ -134,14 +162,14 @@ def greeks(
     stream: int = 0,
     method: str = "auto",
 ) -> GreeksResult:
-    """Price and Greeks of ``product`` under ``model`` by bump-and-revalue with common random numbers
-    (see the module for bump sizes and the tile-based standard errors); per-asset deltas and vegas and
-    the gamma matrix on a multi-asset GBM.
+    """Price and Greeks of ``product`` under ``model``: pathwise, likelihood-ratio or bump-and-revalue
+    with common random numbers (``method``; see the module for the choice, bump sizes and the tile-based
+    standard errors); per-asset deltas and vegas and the gamma matrix on a multi-asset GBM.
 
-    Returns ``GreeksResult``; ``methods[g]`` is ``"bump"`` for every Greek today. Tested against the same
-    central differences taken on the closed forms (Black-Scholes European and digital, Reiner-Rubinstein
-    barriers) within k standard errors; those differences against the analytic Greeks within their
-    O(h^2) bias.
+    Returns ``GreeksResult``; ``methods[g]`` names the estimator used for Greek ``g``. Tested against the
+    Black-Scholes Greeks (pathwise, LR), the same central differences taken on the closed forms (bump:
+    Black-Scholes European and digital, Reiner-Rubinstein barriers) and bump-and-revalue on shared paths
+    (basket pathwise deltas) within k standard errors.
     """
     method = choice("greeks", "method", method, METHODS)
     which = tuple(which)
@@ -169,7 +197,18 @@ def greeks(
     def sums(prod: object, mdl: object) -> np.ndarray:
         return _tile_payoff_sums(make_job(prod, mdl, n_paths=n_paths, **run), name)
 
+    methods = resolve_methods(product, model, which, method, base_job.n_steps)
     values, stderrs, bumps = {}, {}, {}
+    for est in ("pathwise", "lr"):
+        mine = tuple(g for g in which if methods[g] == est)
+        if mine:
+            xp = _backend_module("gpu").xp() if name == "gpu" else np
+            for g, per_asset in _pw.tile_sums(base_job, mine, est, xp).items():
+                out = [_estimate([1.0], [a], counts) for a in per_asset]
+                single = g == "gamma" or model.n_assets == 1
+                values[g] = out[0][0] if single else [e[0] for e in out]
+                stderrs[g] = out[0][1] if single else [e[1] for e in out]
+    which = tuple(g for g in which if methods[g] == "bump")
     if model.n_assets > 1:
         _multi_asset(product, model, which, sums, v0, counts, values, stderrs, bumps)
     elif "delta" in which or "gamma" in which:
@@ -201,11 +240,11 @@ def greeks(
             sooner, span = v0, h
         values["theta"], stderrs["theta"] = _estimate([1 / span, -1 / span], [sooner, later], counts)
         bumps["maturity"] = h
-    order = [g for g in GREEKS if g in which]
+    order = [g for g in GREEKS if g in methods]
     return GreeksResult(
         price=base,
         values={g: values[g] for g in order},
         stderrs={g: stderrs[g] for g in order},
-        methods=dict.fromkeys(order, "bump"),
+        methods={g: methods[g] for g in order},
         bumps=bumps,
     )

@@ -59,7 +59,7 @@ def test_european_and_digital_greeks(kind, strike, maturity):
         ),
     ]:
         exact = _differences(closed_form, maturity)
-        res = rg.greeks(product, MODEL, n_paths=100_000, seed=8, backend="cpu")
+        res = rg.greeks(product, MODEL, n_paths=100_000, seed=8, backend="cpu", method="bump")
         _check(res, exact)
         assert res.price.value == rg.price(product, MODEL, n_paths=100_000, seed=8, backend="cpu").value
     analytic = rg.bs_greeks(kind=kind, strike=strike, maturity=maturity, **MKT)
@@ -78,16 +78,23 @@ def test_barrier_greeks(direction, knock):
             kind="call", strike=100.0, barrier=barrier, direction=direction, knock=knock, div=0.01, **kw
         )
 
-    res = rg.greeks(product, MODEL, n_paths=100_000, seed=9, backend="cpu")  # bridge weight: exact under GBM
+    res = rg.greeks(
+        product, MODEL, n_paths=100_000, seed=9, backend="cpu", method="bump"
+    )  # bridge weight: exact under GBM
     _check(res, _differences(closed_form, 1.0))
 
 
 def test_backends_agree_on_greeks():
     product = rg.Barrier(strike=100.0, maturity=1.0, barrier=120.0, rebate=1.0)
-    runs = {b: rg.greeks(product, MODEL, n_paths=96, n_steps=4, seed=3, backend=b) for b in ("reference", "cpu", "gpu")}
-    for b in ("cpu", "gpu"):
-        for g in runs["reference"].values:
-            assert runs[b].values[g] == pytest.approx(runs["reference"].values[g], rel=1e-7, abs=1e-9), (b, g)
+    for method in ("bump", "lr"):
+        runs = {
+            b: rg.greeks(product, MODEL, n_paths=96, n_steps=4, seed=3, backend=b, method=method)
+            for b in ("reference", "cpu", "gpu")
+        }
+        for b in ("cpu", "gpu"):
+            for g in runs["reference"].values:
+                want = runs["reference"].values[g]
+                assert runs[b].values[g] == pytest.approx(want, rel=1e-7, abs=1e-9), (b, g)
 
 
 def test_greeks_on_other_models_and_errors():
@@ -98,8 +105,8 @@ def test_greeks_on_other_models_and_errors():
     assert np.isfinite(list(res.stderrs.values())).all()
     with pytest.raises(ValueError, match=r"vega needs a model with a 'vol' field; Heston has none"):
         rg.greeks(euro, heston, which=("vega",), n_paths=64, seed=1)
-    with pytest.raises(ValueError, match=r"greeks\.method must be one of 'auto', 'bump', got 'pathwise'"):
-        rg.greeks(euro, MODEL, n_paths=64, seed=1, method="pathwise")
+    with pytest.raises(ValueError, match=r"greeks\.method must be one of 'auto', 'bump', 'pathwise', 'lr', got 'pw'"):
+        rg.greeks(euro, MODEL, n_paths=64, seed=1, method="pw")
     with pytest.raises(ValueError, match=r"greeks\.which must be one of .*got 'delt'"):
         rg.greeks(euro, MODEL, which=("delt",), n_paths=64, seed=1)
 
@@ -110,7 +117,8 @@ def test_multi_asset_deltas_vegas_and_cross_gammas():
     assets with weights (1/2, 1/2): the basket is one lognormal asset with spot (S1 + S2) / 2, so every
     delta and (cross-)gamma is a central difference of Black-Scholes in that spot."""
     model = rg.GBM(spot=[100.0, 100.0], vol=[0.25, 0.25], rate=0.03, div=[0.01, 0.01], corr=[[1, 0.4], [0.4, 1]])
-    res = rg.greeks(rg.Basket(strike=105.0, maturity=1.0, weights=[1.0, 0.0]), model, n_paths=100_000, seed=4)
+    basket = rg.Basket(strike=105.0, maturity=1.0, weights=[1.0, 0.0])
+    res = rg.greeks(basket, model, n_paths=100_000, seed=4, method="bump")
     single = _differences(lambda **kw: rg.bs_price(kind="call", strike=105.0, div=0.01, **kw), 1.0)
     for g, i in (("delta", 0), ("vega", 0)):
         assert abs(res.values[g][i] - single[g]) <= K * res.stderrs[g][i]
@@ -122,7 +130,7 @@ def test_multi_asset_deltas_vegas_and_cross_gammas():
 
     twin = rg.GBM(spot=[100.0, 100.0], vol=[0.25, 0.25], rate=0.03, div=[0.01, 0.01], corr=[[1, 1], [1, 1]])
     basket = rg.Basket(strike=105.0, maturity=1.0, weights=[0.5, 0.5])
-    res = rg.greeks(basket, twin, which=("delta", "gamma"), n_paths=100_000, seed=5)
+    res = rg.greeks(basket, twin, which=("delta", "gamma"), n_paths=100_000, seed=5, method="bump")
     h = BUMP["spot"] * 100.0
 
     def bs(b):
