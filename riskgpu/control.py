@@ -11,7 +11,8 @@ Controls:
 
 * arithmetic Asian (not seasoned, no barrier) on a GBM: the geometric Asian with the same terms, whose
   closed form is ``geometric_asian_price``;
-* basket: the discounted basket value ``sum_i w_i S_i(T)``, mean ``sum_i w_i S_i e^{-q_i T}``;
+* arithmetic basket with non-negative weights ``w`` (sum ``W``): the geometric basket option with weights
+  ``w / W`` and strike ``K / W`` on the same paths, priced exactly by ``geometric_basket_price``;
 * everything else: the discounted terminal spot, mean ``S0 e^{-qT}`` (exact for GBM, Merton and Heston
   Euler; Heston QE carries no martingale correction, so its drift error moves into the estimate).
 
@@ -27,6 +28,7 @@ import math
 import numpy as np
 
 from riskgpu.analytic import geometric_asian_price
+from riskgpu.analytic.moments import geometric_basket_price
 from riskgpu.kernels import TILE
 
 
@@ -42,10 +44,26 @@ def control_for(product: object, model: object) -> tuple[object, float, str]:
         )
     t = product.maturity
     if isinstance(product, Basket):
-        if min(product.weights) < 0:
-            raise ValueError("control_variate=True needs non-negative Basket.weights (a spread's value can be < 0)")
-        mean = sum(w * s * math.exp(-q * t) for w, s, q in zip(product.weights, model.spots, model.divs, strict=True))
-        return dataclasses.replace(product, strike=0.0, kind="call"), mean, "discounted basket value"
+        total = sum(product.weights)
+        if min(product.weights) < 0 or total <= 0 or product.average == "geometric":
+            raise ValueError(
+                "control_variate=True needs an arithmetic Basket with non-negative weights (a spread's value "
+                f"can be < 0), got average={product.average!r}, weights={product.weights!r}"
+            )
+        weights = tuple(w / total for w in product.weights)
+        control = dataclasses.replace(product, weights=weights, strike=product.strike / total, average="geometric")
+        mean = geometric_basket_price(
+            kind=product.kind,
+            spots=model.spots,
+            weights=weights,
+            vols=model.vols,
+            corr=model.cholesky @ model.cholesky.T,
+            rate=model.rate,
+            divs=model.divs,
+            strike=control.strike,
+            maturity=t,
+        )
+        return control, float(mean), "geometric basket"
     plain_asian = (
         isinstance(product, Asian)
         and product.average == "arithmetic"

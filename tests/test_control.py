@@ -44,9 +44,9 @@ def test_basket_and_merton_controls():
     basket = rg.Basket(strike=100.0, maturity=1.0, weights=[0.3, 0.3, 0.4])
     cv = rg.price(basket, model, control_variate=True, **RUN)
     big = rg.price(basket, model, n_paths=800_000, seed=23, backend="cpu")
-    assert cv.control == "discounted basket value"
+    assert cv.control == "geometric basket" and 0.8 < cv.beta < 1.3
     assert abs(cv.value - big.value) <= K * math.hypot(cv.stderr, big.stderr)
-    assert cv.stderr < rg.price(basket, model, **RUN).stderr
+    assert cv.stderr < 0.2 * rg.price(basket, model, **RUN).stderr
     jumps = {"lam": 0.8, "jump_mean": -0.1, "jump_std": 0.15}
     merton = rg.Merton(spot=100.0, vol=0.2, rate=0.03, div=0.01, **jumps)
     exact = rg.analytic.merton_price(
@@ -84,7 +84,7 @@ def test_control_variate_errors(product, kwargs, message):
 def test_spread_basket_is_refused():
     model = rg.GBM(spot=[100.0, 90.0], vol=[0.2, 0.3], rate=0.03)
     spread = rg.Basket(strike=5.0, maturity=1.0, weights=[1.0, -1.0])
-    with pytest.raises(ValueError, match=r"non-negative Basket\.weights"):
+    with pytest.raises(ValueError, match=r"arithmetic Basket with non-negative weights .* weights=\(1\.0, -1\.0\)"):
         rg.price(spread, model, n_paths=1000, seed=1, control_variate=True)
 
 
@@ -110,3 +110,54 @@ def test_control_with_a_tolerance_stops_there_and_equals_a_plain_run(antithetic)
     assert res.beta > 0.8 and abs(res.value - plain.value) <= K * math.hypot(res.stderr, plain.stderr)
     capped = rg.price(product, GBM, n_paths=2048, tolerance=1e-6, max_paths=4096, **run)
     assert capped.stopped == "max_paths" and capped.n_paths == 4096
+
+
+def test_geometric_basket_against_its_closed_form():
+    """The control's own oracle: Monte Carlo of the geometric basket on every backend's kernel against
+    ``geometric_basket_price``; one asset and identical perfectly correlated assets reduce to Black-Scholes."""
+    corr = [[1, 0.5, 0.3], [0.5, 1, 0.4], [0.3, 0.4, 1]]
+    model = rg.GBM(spot=[100.0, 90.0, 110.0], vol=[0.2, 0.3, 0.25], rate=0.03, div=[0.0, 0.01, 0.02], corr=corr)
+    for kind in ("call", "put"):
+        basket = rg.Basket(strike=98.0, maturity=1.5, weights=[0.3, 0.3, 0.4], average="geometric", kind=kind)
+        exact = rg.analytic.geometric_basket_price(
+            kind=kind,
+            spots=model.spots,
+            weights=basket.weights,
+            vols=model.vols,
+            corr=corr,
+            rate=0.03,
+            divs=model.divs,
+            strike=98.0,
+            maturity=1.5,
+        )
+        res = rg.price(basket, model, **RUN)
+        assert abs(res.value - exact) <= K * res.stderr
+        ref = rg.price(basket, model, n_paths=256, seed=3, backend="reference")
+        for b in ("cpu", "gpu"):
+            assert rg.price(basket, model, n_paths=256, seed=3, backend=b).value == pytest.approx(ref.value, rel=1e-9)
+    bs = rg.bs_price(kind="call", strike=98.0, maturity=1.5, **MKT)
+    one = rg.analytic.geometric_basket_price(
+        kind="call",
+        spots=[100.0],
+        weights=[1.0],
+        vols=[0.25],
+        corr=[[1.0]],
+        rate=0.03,
+        divs=0.01,
+        strike=98.0,
+        maturity=1.5,
+    )
+    twins = rg.analytic.geometric_basket_price(
+        kind="call",
+        spots=[100.0, 100.0],
+        weights=[0.5, 0.5],
+        vols=[0.25, 0.25],
+        corr=1.0,
+        rate=0.03,
+        divs=0.01,
+        strike=98.0,
+        maturity=1.5,
+    )
+    assert one == pytest.approx(bs, rel=1e-12) and twins == pytest.approx(bs, rel=1e-12)
+    with pytest.raises(ValueError, match=r"Basket\.average must be one of 'arithmetic', 'geometric', got 'geo'"):
+        rg.Basket(strike=1.0, maturity=1.0, weights=[0.5, 0.5], average="geo")

@@ -6,7 +6,13 @@ from riskgpu.analytic.black_scholes import bs_greeks, bs_price, digital_price
 from riskgpu.analytic.heston import heston_price
 from riskgpu.analytic.lookback import lookback_price
 from riskgpu.analytic.merton import merton_price
-from riskgpu.analytic.moments import asian_moments, asian_price_mm, basket_moments, basket_price_mm
+from riskgpu.analytic.moments import (
+    asian_moments,
+    asian_price_mm,
+    basket_moments,
+    basket_price_mm,
+    geometric_basket_price,
+)
 
 __all__ = [
     "BGK_BETA",
@@ -21,6 +27,7 @@ __all__ = [
     "digital_price",
     "discrete_barrier_price",
     "geometric_asian_price",
+    "geometric_basket_price",
     "heston_price",
     "lookback_price",
     "merton_price",

@@ -218,16 +218,18 @@ def basket_sample_function(model: object, product: object, dtype: np.dtype) -> C
     Same signature as ``sample_function``. Normal ``s * n + b`` drives asset ``b`` at step ``s``; asset
     ``a``'s correlated normal is ``sum_{b <= a} L[a, b] g_b`` (``L`` the Cholesky factor in ``mp``).
     No per-thread arrays: each asset's path is integrated in turn, re-reading the normals it needs
-    (``n (n + 1) / 2`` reads per step), and the basket ``sum_a w_a S_a(T)`` goes to
+    (``n (n + 1) / 2`` reads per step), and the sum of ``product.basket_term(w_a, s0_a, x_a)`` over
+    the assets (``w_a S_a(T)``, or ``w_a log S_a(T)`` for a geometric basket) goes to
     ``product.basket_finish(value, pp)``. ``mp`` and ``pp`` are flat tuples of floats indexed with the
     compile-time ``n``. Tested against the reference backend on the same normals.
     """
     n = model.n_assets
-    key = ("basket", n, type(product), np.dtype(dtype).name)
+    key = ("basket", n, type(product), product.average, np.dtype(dtype).name)
     if key in _SAMPLE_CACHE:
         return _SAMPLE_CACHE[key]
     read = _reader(_normals(np.dtype(dtype)))
     finish = product.basket_finish
+    term = product.basket_term
 
     @njit(inline="always")
     def path_payoff(lo, hi, sign, k0, k1, stream, mp, pp, n_steps):  # pragma: no cover - compiled
@@ -243,7 +245,7 @@ def basket_sample_function(model: object, product: object, dtype: np.dtype) -> C
                     g, cur, z0, z1, z2, z3 = read(s * n + b, cur, z0, z1, z2, z3, lo, hi, stream, k0, k1)
                     z += mp[3 * n + a * n + b] * (sign * g)
                 x = x + mp[n + a] + mp[2 * n + a] * z
-            basket += pp[2 + a] * (mp[a] * math.exp(x))
+            basket += term(pp[2 + a], mp[a], x)
         return finish(basket, pp)
 
     _SAMPLE_CACHE[key] = _sample(path_payoff, dtype)
