@@ -8,8 +8,10 @@ sqrt(n_tiles)``. The pathwise and likelihood-ratio estimators use the same paths
 
 ``method="auto"`` picks per Greek: on a GBM, pathwise delta, vega and rho for payoffs continuous in the
 path (European, Asian without barrier, lookback, basket); likelihood-ratio delta, vega and rho for
-digitals and barriers (and LR gamma for one-step digitals); bump-and-revalue for everything else
-(gamma and theta of the rest, Heston and Merton). ``method="pathwise"`` or ``"lr"`` forces that
+digitals (and LR gamma for one-step digitals) and LR rho for barriers; bump-and-revalue for everything
+else (gamma and theta of the rest, barrier delta, gamma and vega, Heston and Merton). The choice follows
+``benchmarks/greeks_methods.py``: where LR's single first-step score loses to bumping on shared paths
+(barrier delta and vega), auto bumps. ``method="pathwise"`` or ``"lr"`` forces that
 estimator for the Greeks it has (pathwise: delta, vega, rho; LR: delta, gamma, vega, rho) and is an
 error where it does not apply; the others (theta; gamma under pathwise) are bumped. ``methods[g]`` in
 the result says which was used.
@@ -90,9 +92,13 @@ def resolve_methods(product: object, model: object, which: tuple[str, ...], meth
         return dict.fromkeys(which, "bump")
     if _pw.pathwise_reason(product, model) is None:
         return {g: "pathwise" if g in _pw.PATHWISE_GREEKS else "bump" for g in which}
-    if isinstance(product, (Digital, Barrier)) and _pw.lr_reason(product, model) is None:
+    if isinstance(product, Digital) and _pw.lr_reason(product, model) is None:
         lr = ("delta", "vega", "rho", "gamma") if n_steps == 1 else ("delta", "vega", "rho")
         return {g: "lr" if g in lr else "bump" for g in which}
+    if isinstance(product, Barrier) and _pw.lr_reason(product, model) is None:
+        # measured (benchmarks/greeks_methods.py): LR's first-step score loses to bumping on delta, gamma
+        # and vega of a barrier (about 0.1-0.25x the efficiency) but wins 50x on rho
+        return {g: "lr" if g == "rho" else "bump" for g in which}
     return dict.fromkeys(which, "bump")
 
 
