@@ -140,3 +140,14 @@ def test_variance_reduction_tiny(tmp_path):
     }
     asian = {r["method"]: r for r in rows if r["problem"] == "asian_12"}
     assert asian["control"]["vr_equal_paths"] > 10 and asian["control"]["control"] == "geometric Asian"
+
+
+def test_greeks_methods_benchmark_runs_and_agrees(tmp_path):
+    """Tiny run: every estimator's Greeks agree with bump within their combined standard errors."""
+    report = _load("greeks_methods").main(["--paths", "8192", "--out", str(tmp_path / "g.json")])
+    assert json.loads((tmp_path / "g.json").read_text())["rows"] == json.loads(json.dumps(report["rows"]))
+    bump = {r["problem"]: r["greeks"] for r in report["rows"] if r["method"] == "bump"}
+    for row in report["rows"]:
+        for g, e in row["greeks"].items():
+            b = bump[row["problem"]][g]
+            assert abs(e["value"] - b["value"]) <= 6 * math.hypot(e["stderr"], b["stderr"]) + 1e-3 * abs(b["value"])
