@@ -28,6 +28,7 @@ class PriceResult:
     With a ``tolerance``: ``stopped`` says why the batches stopped, ``"tolerance"`` (``stderr`` at or below
     it) or ``"max_paths"`` (the cap was reached first), and ``n_paths`` counts the paths used.
     With a control variate: ``control`` names it and ``beta`` is its estimated coefficient.
+    With ``qmc=True``: ``randomisations`` counts the independent Sobol scramblings the stderr comes from.
     """
 
     value: float
@@ -41,6 +42,7 @@ class PriceResult:
     stopped: str | None = None
     control: str | None = None
     beta: float | None = None
+    randomisations: int | None = None
 
     @classmethod
     def of(cls, value: float, stderr: float, **fields: object) -> PriceResult:
@@ -150,6 +152,8 @@ def price(
     tolerance: float | None = None,
     max_paths: int | None = None,
     control_variate: bool = False,
+    qmc: bool = False,
+    randomisations: int = 16,
 ) -> PriceResult:
     """Monte Carlo price of ``product`` under ``model``.
 
@@ -166,6 +170,10 @@ def price(
         basket or terminal spot otherwise); ``PriceResult.control`` and ``.beta`` report it. With a
         ``tolerance`` the control's batches follow the product's and beta is re-estimated on all the
         tiles so far after each batch.
+    qmc : scrambled Sobol points through the inverse normal CDF and a Brownian bridge instead of Philox
+        (``riskgpu.qmc``): ``n_paths = randomisations * 2**m``; the stderr is over the ``randomisations``
+        independent scramblings (``PriceResult.randomisations``). GBM models and products without their
+        own draws; not with antithetic, a control variate or a tolerance.
     n_steps : time steps (default: the product's, 1 for Europeans, ``n_fixings`` for Asians).
     seed : 64-bit Philox key; ``stream`` separates uses (the counter's fourth word).
     backend : ``"auto"`` (gpu on a real CUDA device, else cpu), ``"reference"``, ``"cpu"``, ``"gpu"``.
@@ -178,6 +186,23 @@ def price(
     """
     if not isinstance(control_variate, bool):
         raise ValueError(f"control_variate must be True or False, got {control_variate!r}")
+    if not isinstance(qmc, bool):
+        raise ValueError(f"qmc must be True or False, got {qmc!r}")
+    if qmc:
+        return _price_qmc(
+            product,
+            model,
+            n_paths=n_paths,
+            n_steps=n_steps,
+            seed=seed,
+            backend=backend,
+            dtype=dtype,
+            antithetic=antithetic,
+            stream=stream,
+            tolerance=tolerance,
+            control_variate=control_variate,
+            randomisations=randomisations,
+        )
     if tolerance is None:
         if max_paths is not None:
             raise ValueError(f"max_paths={max_paths!r} applies only with a tolerance")
@@ -241,6 +266,38 @@ def price(
         stopped=stopped,
         control=control,
         beta=beta,
+    )
+
+
+def _price_qmc(product: object, model: object, *, randomisations: int, **run: object) -> PriceResult:
+    """``price(..., qmc=True)``: refuses what QMC does not combine with, then ``riskgpu.qmc.qmc_price``."""
+    from riskgpu import qmc as _qmc
+
+    for name, off in (("antithetic", False), ("control_variate", False), ("tolerance", None)):
+        if run[name] != off:
+            raise ValueError(f"qmc=True cannot be combined with {name}={run[name]!r}")
+    randomisations = positive_int("price", "randomisations", randomisations, min_value=2)
+    job = make_job(
+        product,
+        model,
+        n_paths=run["n_paths"],
+        n_steps=run["n_steps"],
+        seed=run["seed"],
+        dtype=run["dtype"],
+        antithetic=False,
+        stream=run["stream"],
+    )
+    name = _backends.resolve(run["backend"])
+    t0 = time.perf_counter()
+    value, se, used_r = _qmc.qmc_price(job, randomisations=randomisations, backend=name)
+    return PriceResult.of(
+        value,
+        se,
+        n_paths=job.n_samples,
+        backend=name,
+        dtype=job.dtype.name,
+        elapsed_s=time.perf_counter() - t0,
+        randomisations=used_r,
     )
 
 

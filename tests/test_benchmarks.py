@@ -130,16 +130,25 @@ def test_throughput_tiny(tmp_path):
 
 def test_variance_reduction_tiny(tmp_path):
     out = tmp_path / "vr.json"
-    proc = _run("variance_reduction.py", "--paths", 4096, "--repeat", 1, "--out", out, simulator=False)
+    proc = _run(
+        "variance_reduction.py", "--paths", 4096, "--repeat", 1, "--conv-max", 13, "--out", out, simulator=False
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    rows = json.loads(out.read_text())["rows"]
+    res = json.loads(out.read_text())
+    rows = res["rows"]
     assert {(r["problem"], r["method"]) for r in rows} == {
         (p, m)
         for p in ("european", "asian_12", "basket_3")
-        for m in ("plain", "antithetic", "control", "antithetic+control")
+        for m in ("plain", "antithetic", "control", "antithetic+control", "qmc")
     }
     asian = {r["method"]: r for r in rows if r["problem"] == "asian_12"}
     assert asian["control"]["vr_equal_paths"] > 10 and asian["control"]["control"] == "geometric Asian"
+    for r in rows:
+        if r["method"] == "qmc":
+            assert r["randomisations"] == 16 and r["paths"] == 4096 and r["vr_equal_paths"] > 10, r
+    conv = res["convergence"]
+    assert conv["paths"] == [1 << k for k in range(10, 14)]
+    assert abs(conv["slope_plain"] + 0.5) < 0.15 and conv["slope_qmc"] < -0.75, conv
 
 
 def test_greeks_methods_benchmark_runs_and_agrees(tmp_path):
