@@ -61,6 +61,19 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--antithetic", action="store_true", default=None)
     pr.add_argument("--tolerance", type=float, help="add batches of --n-paths paths until the stderr is at most this")
     pr.add_argument("--max-paths", type=int, help="path cap with --tolerance (default 64 x --n-paths)")
+    pr.add_argument(
+        "--control-variate",
+        action="store_true",
+        default=None,
+        help="subtract a control with a known mean priced on the same paths (beta reported)",
+    )
+    pr.add_argument(
+        "--qmc",
+        action="store_true",
+        default=None,
+        help="scrambled Sobol + Brownian bridge; --n-paths must be --randomisations x a power of two",
+    )
+    pr.add_argument("--randomisations", type=int, help="independent Sobol scramblings with --qmc (default 16)")
     pr.add_argument("--json", action="store_true", help="print JSON instead of a table")
     return p
 
@@ -177,6 +190,9 @@ def _price(args: argparse.Namespace) -> int:
         "antithetic": False,
         "tolerance": None,
         "max_paths": None,
+        "control_variate": False,
+        "qmc": False,
+        "randomisations": 16,
     }
     model_spec = {"spot": 100.0, "vol": 0.2, "rate": 0.03, "div": 0.0}
     flags_engine = {k: getattr(args, k) for k in engine if getattr(args, k) is not None}

@@ -181,3 +181,24 @@ def test_tolerance_flags_and_config(capsys, tmp_path):
     assert "n_paths=3000 (tolerance 1e-06 met by 0 of 1, the others stopped at max_paths)" in capsys.readouterr().out
     assert main(["price", "--n-paths", "2000", "--max-paths", "10"]) == 2
     assert "arguments: max_paths=10 applies only with a tolerance" in capsys.readouterr().err
+
+
+def test_control_variate_and_qmc_flags(capsys):
+    base = ["price", "--product", "asian", "--n-paths", "4096", "--backend", "cpu", "--json"]
+    assert main([*base, "--control-variate"]) == 0
+    row = json.loads(capsys.readouterr().out)[0]
+    assert row["control"] == "geometric Asian" and row["beta"] > 0.5
+    api = rg.price(
+        rg.Asian(strike=100.0, maturity=1.0, n_fixings=12),
+        rg.GBM(spot=100.0, vol=0.2, rate=0.03),
+        n_paths=4096,
+        seed=42,
+        backend="cpu",
+        control_variate=True,
+    )
+    assert (row["value"], row["stderr"], row["beta"]) == (api.value, api.stderr, api.beta)
+    assert main([*base, "--qmc", "--randomisations", "8"]) == 0
+    row = json.loads(capsys.readouterr().out)[0]
+    assert row["randomisations"] == 8 and row["n_paths"] == 4096
+    assert main([*base, "--qmc", "--randomisations", "3"]) == 2
+    assert "arguments: products[0]:" in capsys.readouterr().err
