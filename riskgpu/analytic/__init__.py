@@ -2,6 +2,7 @@
 
 from riskgpu.analytic.asian import geometric_asian_price
 from riskgpu.analytic.barrier import BGK_BETA, barrier_price, bgk_barrier, discrete_barrier_price
+from riskgpu.analytic.binomial import binomial_price
 from riskgpu.analytic.black_scholes import bs_greeks, bs_price, digital_price
 from riskgpu.analytic.heston import heston_price
 from riskgpu.analytic.lookback import lookback_price
@@ -22,6 +23,7 @@ __all__ = [
     "basket_moments",
     "basket_price_mm",
     "bgk_barrier",
+    "binomial_price",
     "bs_greeks",
     "bs_price",
     "digital_price",
