@@ -12,12 +12,13 @@ from riskgpu.api import PriceResult, price, simulate
 from riskgpu.backends import BackendInfo, BackendUnavailableError, backends
 from riskgpu.greeks import GreeksResult, greeks
 from riskgpu.models import GBM, Heston, Merton
-from riskgpu.products import Asian, Barrier, Basket, Digital, European, Lookback
+from riskgpu.products import American, Asian, Barrier, Basket, Digital, European, Lookback
 
 __version__ = "0.1.0"
 
 __all__ = [
     "GBM",
+    "American",
     "Asian",
     "BackendInfo",
     "BackendUnavailableError",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.special import ndtri
@@ -16,9 +17,12 @@ from riskgpu.backends.reference import path_data, payoffs
 from riskgpu.kernels import TILE
 from riskgpu.rng import check_stream, seed_key
 
+if TYPE_CHECKING:
+    from riskgpu.lsm import AmericanResult
+
 _Z95 = float(ndtri(0.975))
 MODELS = ("GBM", "Heston", "Merton")
-PRODUCTS = ("European", "Digital", "Asian", "Barrier", "Lookback", "Basket")
+PRODUCTS = ("European", "Digital", "Asian", "Barrier", "Lookback", "Basket", "American")
 
 
 @dataclass(frozen=True)
@@ -154,7 +158,8 @@ def price(
     control_variate: bool = False,
     qmc: bool = False,
     randomisations: int = 16,
-) -> PriceResult:
+    pilot_paths: int | None = None,
+) -> PriceResult | AmericanResult:
     """Monte Carlo price of ``product`` under ``model``.
 
     Parameters
@@ -174,6 +179,9 @@ def price(
         (``riskgpu.qmc``): ``n_paths = randomisations * 2**m``; the stderr is over the ``randomisations``
         independent scramblings (``PriceResult.randomisations``). GBM models and products without their
         own draws; not with antithetic, a control variate or a tolerance.
+    pilot_paths : ``American`` only: the paths its Longstaff-Schwartz exercise policy is fitted on
+        (default ``min(n_paths, 100_000)``); ``n_paths`` fresh paths then price it out of sample and the
+        result is a ``riskgpu.lsm.AmericanResult`` (with the in-sample price and the policy).
     n_steps : time steps (default: the product's, 1 for Europeans, ``n_fixings`` for Asians).
     seed : 64-bit Philox key; ``stream`` separates uses (the counter's fourth word).
     backend : ``"auto"`` (gpu on a real CUDA device, else cpu), ``"reference"``, ``"cpu"``, ``"gpu"``.
@@ -188,6 +196,27 @@ def price(
         raise ValueError(f"control_variate must be True or False, got {control_variate!r}")
     if not isinstance(qmc, bool):
         raise ValueError(f"qmc must be True or False, got {qmc!r}")
+    if getattr(product, "lsm", False):
+        from riskgpu import lsm
+
+        unsupported = {"antithetic": antithetic, "control_variate": control_variate, "qmc": qmc}
+        unsupported.update(tolerance=tolerance, max_paths=max_paths)
+        for name, given in unsupported.items():
+            if given not in (False, None):
+                raise ValueError(f"{type(product).__name__} (Longstaff-Schwartz) does not take {name}={given!r}")
+        return lsm.price_american(
+            product,
+            model,
+            n_paths=n_paths,
+            seed=seed,
+            pilot_paths=pilot_paths,
+            n_steps=n_steps,
+            backend=backend,
+            dtype=dtype,
+            stream=stream,
+        )
+    if pilot_paths is not None:
+        raise ValueError(f"pilot_paths={pilot_paths!r} applies only to American/Bermudan products")
     if qmc:
         return _price_qmc(
             product,

@@ -16,7 +16,7 @@ EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
 _PRODUCTS = ("european", "digital", "asian")
 #: what a config's [[products]] and [model] may name (flags cover the first three products and GBM)
-_CONFIG_PRODUCTS = ("european", "digital", "asian", "barrier", "lookback", "basket")
+_CONFIG_PRODUCTS = ("european", "digital", "asian", "barrier", "lookback", "basket", "american")
 _MODELS = ("gbm", "heston", "merton")
 
 
@@ -74,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
         help="scrambled Sobol + Brownian bridge; --n-paths must be --randomisations x a power of two",
     )
     pr.add_argument("--randomisations", type=int, help="independent Sobol scramblings with --qmc (default 16)")
+    pr.add_argument("--pilot-paths", type=int, help="American: paths the exercise policy is fitted on")
     pr.add_argument("--json", action="store_true", help="print JSON instead of a table")
     return p
 
@@ -156,6 +157,9 @@ def _label(product: object) -> str:
         extra = f" B={product.barrier:g}"
     if hasattr(product, "running_max"):
         name += f" {product.monitoring[:4]}"
+    if getattr(product, "lsm", False):
+        name = "american" if product.exercise_today else "bermudan"
+        extra = f" dates={len(product.exercise_times())}"
     strike = "float" if product.strike is None else f"{product.strike:g}"
     return f"{name} {product.kind} K={strike} T={product.maturity:g}{extra}"
 
@@ -193,6 +197,7 @@ def _price(args: argparse.Namespace) -> int:
         "control_variate": False,
         "qmc": False,
         "randomisations": 16,
+        "pilot_paths": None,
     }
     model_spec = {"spot": 100.0, "vol": 0.2, "rate": 0.03, "div": 0.0}
     flags_engine = {k: getattr(args, k) for k in engine if getattr(args, k) is not None}
@@ -224,7 +229,11 @@ def _price(args: argparse.Namespace) -> int:
     rows = []
     for i, product in enumerate(products):
         try:
-            res = rg.price(product, model, **engine)
+            # pilot_paths is an engine setting of the American (Longstaff-Schwartz) products only
+            kwargs = (
+                engine if getattr(product, "lsm", False) else {k: v for k, v in engine.items() if k != "pilot_paths"}
+            )
+            res = rg.price(product, model, **kwargs)
         except (TypeError, ValueError) as exc:
             raise InputError(f"{where}: products[{i}]: {exc}") from None
         exact = _oracle(rg, product, model)

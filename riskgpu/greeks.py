@@ -103,7 +103,63 @@ def resolve_methods(product: object, model: object, which: tuple[str, ...], meth
 
 
 def _bumped(model: object, field: str, value: float) -> object:
+    """``model`` (or product) with ``field = value``; a Bermudan's explicit exercise dates scale with its
+    maturity."""
+    dates = getattr(model, "exercise_dates", None)
+    if field == "maturity" and dates is not None:
+        old = model.maturity
+        return dataclasses.replace(model, maturity=value, exercise_dates=tuple(d * value / old for d in dates))
     return dataclasses.replace(model, **{field: value})
+
+
+def _american(product: object, model: object, *, n_paths: int, name: str, method: str, **run: object) -> tuple:
+    """``(base result, tile counts, base tile sums, sums(product, model))`` for an ``American``: the base
+    Longstaff-Schwartz price fits the exercise policy; every bumped revaluation reuses that policy on the
+    same out-of-sample paths (``riskgpu.lsm.out_of_sample``), so the differences see common random numbers
+    and a fixed exercise rule."""
+    from riskgpu import lsm
+
+    if method not in ("auto", "bump"):
+        raise ValueError(f"greeks: method={method!r} is not available for American (bump-and-revalue only)")
+    if run["antithetic"]:
+        raise ValueError("greeks: antithetic=True is not available for American (Longstaff-Schwartz)")
+    base = lsm.price_american(
+        product,
+        model,
+        n_paths=n_paths,
+        seed=run["seed"],
+        n_steps=run["n_steps"],
+        backend=name,
+        dtype=run["dtype"],
+        stream=run["stream"],
+    )
+    policy = base.policy
+    xp = _backend_module("gpu").xp() if name == "gpu" else np
+    n_tiles = math.ceil(n_paths / TILE)
+    counts = np.minimum(TILE, n_paths - TILE * np.arange(n_tiles)).astype(np.float64)
+
+    def sums(prod: object, mdl: object) -> np.ndarray:
+        if policy.exercise_today or prod.maturity == 0.0:
+            v = np.full(n_paths, float(prod.intrinsic(float(mdl.spots[0]))))
+        else:
+            parts = lsm.out_of_sample(
+                prod,
+                mdl,
+                policy,
+                n_paths=n_paths,
+                n_steps=base.n_steps,
+                seed=run["seed"],
+                backend=name,
+                dtype=np.dtype(base.dtype),
+                stream=run["stream"],
+                max_batch_points=lsm.MAX_BATCH_POINTS,
+                xp=xp,
+            )
+            v = np.concatenate([p.get() if hasattr(p, "get") else np.asarray(p) for p in parts])
+        v = np.concatenate([v, np.zeros(n_tiles * TILE - n_paths)])
+        return v.reshape(n_tiles, TILE).sum(axis=1)
+
+    return base, counts, sums(product, model), sums
 
 
 def _shifted(model: object, field: str, moves: dict[int, float]) -> object:
@@ -184,26 +240,30 @@ def greeks(
     if "vega" in which and not hasattr(model, "vol"):
         raise ValueError(f"greeks: vega needs a model with a 'vol' field; {type(model).__name__} has none")
     run = {"n_steps": n_steps, "seed": seed, "dtype": dtype, "antithetic": antithetic, "stream": stream}
-    base_job = make_job(product, model, n_paths=n_paths, **run)
     name = _resolve(backend)
-    t0 = time.perf_counter()
-    base_sums, base_sqs = _backend_module(name).tile_sums(base_job, 0, base_job.n_tiles)
-    value, se = combine(base_job, base_sums, base_sqs)
-    base = PriceResult.of(
-        value,
-        se,
-        n_paths=n_paths,
-        backend=name,
-        dtype=base_job.dtype.name,
-        elapsed_s=time.perf_counter() - t0,
-    )
-    counts = base_job.tile_counts()
-    v0 = base_job.payoff_sums(base_sums)
+    if getattr(product, "lsm", False):
+        base, counts, v0, sums = _american(product, model, n_paths=n_paths, name=name, method=method, **run)
+        methods = dict.fromkeys(which, "bump")
+    else:
+        base_job = make_job(product, model, n_paths=n_paths, **run)
+        t0 = time.perf_counter()
+        base_sums, base_sqs = _backend_module(name).tile_sums(base_job, 0, base_job.n_tiles)
+        value, se = combine(base_job, base_sums, base_sqs)
+        base = PriceResult.of(
+            value,
+            se,
+            n_paths=n_paths,
+            backend=name,
+            dtype=base_job.dtype.name,
+            elapsed_s=time.perf_counter() - t0,
+        )
+        counts = base_job.tile_counts()
+        v0 = base_job.payoff_sums(base_sums)
 
-    def sums(prod: object, mdl: object) -> np.ndarray:
-        return _tile_payoff_sums(make_job(prod, mdl, n_paths=n_paths, **run), name)
+        def sums(prod: object, mdl: object) -> np.ndarray:
+            return _tile_payoff_sums(make_job(prod, mdl, n_paths=n_paths, **run), name)
 
-    methods = resolve_methods(product, model, which, method, base_job.n_steps)
+        methods = resolve_methods(product, model, which, method, base_job.n_steps)
     values, stderrs, bumps = {}, {}, {}
     for est in ("pathwise", "lr"):
         mine = tuple(g for g in which if methods[g] == est)
