@@ -113,7 +113,7 @@ def test_bad_arguments_exit_2_naming_the_field(capsys, args, message):
             "[model]\nspot = 100\nvol = 0.2\nrate = 0.0\n"
             "[[products]]\nproduct = 'europen'\nstrike = 1.0\nmaturity = 1.0",
             "products[0].product must be one of 'european', 'digital', 'asian', 'barrier', 'lookback', 'basket', "
-            "got 'europen'",
+            "'american', got 'europen'",
         ),
         (
             "[[products]]\nproduct = 'european'\nstrike = 1.0\nmaturity = -1.0",
