@@ -94,6 +94,68 @@ def check_case(name: str, dtype: str, n_paths: int) -> dict:
     return row
 
 
+_EXTRA_MODEL = rg.GBM(spot=100.0, vol=0.2, rate=0.03, div=0.01)
+
+
+def _american(backend: str, n_paths: int) -> tuple[float, float]:
+    put = rg.American(strike=100.0, maturity=1.0, n_exercise=8)
+    res = rg.price(put, _EXTRA_MODEL, n_paths=n_paths, pilot_paths=n_paths, seed=SEED, backend=backend)
+    return res.value, 1e-9 * abs(res.value) + 3 * put.strike / n_paths  # a few exercise decisions may flip
+
+
+def _greek(product: object, model: object, method: str, greek: str, index: int | None = None) -> Callable:
+    def run(backend: str, n_paths: int) -> tuple[float, float]:
+        res = rg.greeks(product, model, which=(greek,), n_paths=n_paths, seed=SEED, backend=backend, method=method)
+        value = res.values[greek] if index is None else res.values[greek][index]
+        return value, 1e-9 * abs(value) + 1e-12
+
+    return run
+
+
+def _qmc(backend: str, n_paths: int) -> tuple[float, float]:
+    n = 8 * 2 ** max(1, int(math.log2(max(n_paths // 8, 2))))
+    res = rg.price(
+        rg.Asian(strike=100.0, maturity=1.0, n_fixings=4),
+        _EXTRA_MODEL,
+        n_paths=n,
+        seed=SEED,
+        qmc=True,
+        randomisations=8,
+        backend=backend,
+    )
+    return res.value, 1e-12 * abs(res.value)
+
+
+_BASKET_MODEL = rg.GBM(spot=[100.0, 90.0], vol=[0.2, 0.3], rate=0.03, corr=[[1.0, 0.4], [0.4, 1.0]])
+#: Issue-4 rows, float64: the gpu backend's Longstaff-Schwartz (CuPy regressions), pathwise and
+#: likelihood-ratio Greeks (CuPy estimator arithmetic) and QMC against the reference backend, same seed.
+EXTRA = {
+    "american_put_lsm_8_dates": _american,
+    "greeks_pathwise_basket_delta0": _greek(
+        rg.Basket(strike=95.0, maturity=1.0, weights=[0.5, 0.5]), _BASKET_MODEL, "pathwise", "delta", 0
+    ),
+    "greeks_lr_digital_gamma": _greek(rg.Digital(strike=100.0, maturity=1.0), _EXTRA_MODEL, "lr", "gamma"),
+    "qmc_asian_4": _qmc,
+}
+
+
+def check_extra(name: str, n_paths: int) -> dict:
+    """One issue-4 correctness row: ``EXTRA[name]`` on gpu against reference (its own allowance)."""
+    row = {"case": name, "dtype": "float64", "paths": n_paths, "steps": None, "antithetic": False}
+    t0 = time.perf_counter()
+    try:
+        vb, tol = EXTRA[name]("reference", n_paths)
+        va, _ = EXTRA[name]("gpu", n_paths)
+        diff = abs(va - vb)
+        row.update(reference=vb, gpu=va, stderr=None, diff=diff, allowance=tol, rel_diff=diff / abs(vb) if vb else None)
+        row.update(identical_bytes=None, passed=bool(math.isfinite(va) and diff <= tol), error=None)
+    except Exception as exc:  # a row that cannot run fails; the suite goes on
+        row.update(passed=False, identical_bytes=None, error=f"{type(exc).__name__}: {exc}")
+        row["traceback"] = traceback.format_exc(limit=4)
+    row["seconds"] = time.perf_counter() - t0
+    return row
+
+
 # --------------------------------------------------------------------------------------------------
 # Step 2: throughput workloads.
 
@@ -277,7 +339,8 @@ def print_checks(rows: list[dict]) -> None:
             continue
         print(
             f"{lead} {r['reference']:12.6f} {r['gpu']:12.6f} {r['diff']:9.2e} {r['allowance']:9.2e} "
-            f"{'same' if r['identical_bytes'] else 'DIFF':>6}  {'PASS' if r['passed'] else 'FAIL'}"
+            f"{'-' if r['identical_bytes'] is None else 'same' if r['identical_bytes'] else 'DIFF':>6}  "
+            f"{'PASS' if r['passed'] else 'FAIL'}"
         )
 
 
@@ -311,6 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", choices=("check", "throughput"), help="run one step only")
     ap.add_argument("--cases", default=",".join(CASES), help="comma-separated correctness cases (default: all)")
     ap.add_argument("--no-cpu", action="store_true", help="skip the cpu backend's timings")
+    ap.add_argument("--no-extra", action="store_true", help="skip the LSM, Greeks and QMC rows of step 1")
     ap.add_argument("--tiny", action="store_true", help="tiny sizes: runs under NUMBA_ENABLE_CUDASIM=1")
     args = ap.parse_args(argv)
     cases = [c.strip() for c in args.cases.split(",") if c.strip()]
@@ -355,6 +419,12 @@ def main(argv: list[str] | None = None) -> int:
                 result["correctness"].append(row)
                 verdict = "PASS" if row["passed"] else f"FAIL {row.get('error') or ''}"
                 print(f"  {name} {dtype}: {verdict} ({row['seconds']:.2f} s)", flush=True)
+        if not args.no_extra:
+            for name in EXTRA:
+                row = check_extra(name, sizes["check_paths"])
+                result["correctness"].append(row)
+                verdict = "PASS" if row["passed"] else f"FAIL {row.get('error') or ''}"
+                print(f"  {name}: {verdict} ({row['seconds']:.2f} s)", flush=True)
         save()
 
     if args.only != "check":
