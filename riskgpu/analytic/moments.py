@@ -31,14 +31,20 @@ def _black(phi, mean, var, strike, df):
     return phi * df * (mean * ndtr(phi * d1) - strike * ndtr(phi * (d1 - sd)))
 
 
-def _basket(spots, weights, vols, corr, rate, divs, maturity):
-    """Per-asset ``w_i F_i``, the matrix ``rho_ij vol_i vol_j T`` and the mean of the basket."""
+def _assets(spots, weights, vols, corr, divs):
+    """The basket inputs as float arrays: ``(n,)`` spots, weights, vols, divs and the ``(n, n)`` corr."""
     spots, weights, vols = (np.atleast_1d(np.asarray(x, dtype=float)) for x in (spots, weights, vols))
     n = spots.size
     divs = np.broadcast_to(np.asarray(divs, dtype=float), (n,))
     corr = np.broadcast_to(np.asarray(corr, dtype=float), (n, n))
     if weights.shape != (n,) or vols.shape != (n,):
         raise ValueError(f"spots, weights and vols must have the same length, got {n}, {weights.size}, {vols.size}")
+    return spots, weights, vols, corr, divs
+
+
+def _basket(spots, weights, vols, corr, rate, divs, maturity):
+    """Per-asset ``w_i F_i``, the matrix ``rho_ij vol_i vol_j T`` and the mean of the basket."""
+    spots, weights, vols, corr, divs = _assets(spots, weights, vols, corr, divs)
     wf = weights * spots * np.exp((rate - divs) * maturity)
     cov = corr * np.outer(vols, vols) * maturity
     return wf, cov, float(wf.sum())
@@ -103,12 +109,7 @@ def geometric_basket_price(
     baskets; tested against Black-Scholes (one asset; identical perfectly correlated assets) and Monte Carlo.
     """
     phi = _sign(kind)
-    spots, weights, vols = (np.atleast_1d(np.asarray(x, dtype=float)) for x in (spots, weights, vols))
-    n = spots.size
-    divs = np.broadcast_to(np.asarray(divs, dtype=float), (n,))
-    corr = np.broadcast_to(np.asarray(corr, dtype=float), (n, n))
-    if weights.shape != (n,) or vols.shape != (n,):
-        raise ValueError(f"spots, weights and vols must have the same length, got {n}, {weights.size}, {vols.size}")
+    spots, weights, vols, corr, divs = _assets(spots, weights, vols, corr, divs)
     var = float(weights @ (corr * np.outer(vols, vols)) @ weights) * maturity
     log_mean = float(weights @ (np.log(spots) + (rate - divs - 0.5 * vols * vols) * maturity)) + 0.5 * var
     return float(_black(phi, math.exp(log_mean), var, strike, math.exp(-rate * maturity)))
