@@ -36,6 +36,8 @@ from riskgpu._checks import choice
 from riskgpu.api import PriceResult, combine, make_job
 from riskgpu.backends import module as _backend_module
 from riskgpu.backends import resolve as _resolve
+from riskgpu.backends import to_host
+from riskgpu.backends.job import tile_counts, tile_totals
 from riskgpu.kernels import TILE
 
 GREEKS = ("delta", "gamma", "vega", "rho", "theta")
@@ -135,8 +137,7 @@ def _american(product: object, model: object, *, n_paths: int, name: str, method
     )
     policy = base.policy
     xp = _backend_module("gpu").xp() if name == "gpu" else np
-    n_tiles = math.ceil(n_paths / TILE)
-    counts = np.minimum(TILE, n_paths - TILE * np.arange(n_tiles)).astype(np.float64)
+    counts = tile_counts(n_paths)
 
     def sums(prod: object, mdl: object) -> np.ndarray:
         if policy.exercise_today or prod.maturity == 0.0:
@@ -155,9 +156,8 @@ def _american(product: object, model: object, *, n_paths: int, name: str, method
                 max_batch_points=lsm.MAX_BATCH_POINTS,
                 xp=xp,
             )
-            v = np.concatenate([p.get() if hasattr(p, "get") else np.asarray(p) for p in parts])
-        v = np.concatenate([v, np.zeros(n_tiles * TILE - n_paths)])
-        return v.reshape(n_tiles, TILE).sum(axis=1)
+            v = np.concatenate([np.asarray(to_host(p)) for p in parts])
+        return tile_totals(v)
 
     return base, counts, sums(product, model), sums
 

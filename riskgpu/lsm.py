@@ -40,6 +40,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from riskgpu._checks import dtype_of, positive_int
+from riskgpu.backends import to_host
 from riskgpu.rng import check_stream, philox4x32_np
 
 #: Tag of the LSM streams (the Philox counter's fourth word of the stream hash).
@@ -110,7 +111,7 @@ def _columns(paths: object, steps: np.ndarray, xp: ModuleType) -> object:
 
 def _dates(times: object, product: object) -> tuple[np.ndarray, np.ndarray]:
     """Exercise steps and times ``(n_dates,)`` on the simulation grid ``times`` ``(n_steps + 1,)``."""
-    times = np.asarray(times.get() if hasattr(times, "get") else times, dtype=np.float64)
+    times = np.asarray(to_host(times), dtype=np.float64)
     steps = product.exercise_steps(len(times) - 1)
     return steps, times[steps]
 
@@ -389,7 +390,7 @@ def price_american(
             del pilot
             shift = float(values[0])
             in_sample, in_sample_se = _estimate(*_mean_se(values, xp, shift), shift)
-            coefs = c.get() if hasattr(c, "get") else np.asarray(c)
+            coefs = np.asarray(to_host(c))
             used_pilot = pilot_paths
         now = product.exercise_today and today > in_sample
         if product.exercise_today:

@@ -33,6 +33,7 @@ from types import ModuleType
 
 import numpy as np
 
+from riskgpu.backends.job import tile_totals
 from riskgpu.backends.reference import BATCH_ELEMENTS, payoffs
 from riskgpu.kernels import TILE
 from riskgpu.rng import normals_np
@@ -222,17 +223,6 @@ def tile_sums(job: object, which: tuple[str, ...], method: str, xp: ModuleType =
             for g, values in part.items():
                 values = values if isinstance(values, list) else [values]
                 total[g] = values if g not in total else [a + b for a, b in zip(total[g], values, strict=True)]
-        n_tiles = math.ceil((stop - start) / TILE)
-        pad = n_tiles * TILE - (stop - start)
         for g, values in total.items():
-            tiles = []
-            for v in values:
-                v = v / len(signs)
-                v = xp.concatenate([v, xp.zeros(pad, dtype=xp.float64)]) if pad else v
-                tiles.append(np.asarray(_host(v.reshape(n_tiles, TILE).sum(axis=1))))
-            sums.setdefault(g, []).append(tiles)
+            sums.setdefault(g, []).append([tile_totals(v / len(signs), xp) for v in values])
     return {g: [np.concatenate([b[a] for b in blocks]) for a in range(len(blocks[0]))] for g, blocks in sums.items()}
-
-
-def _host(a: object) -> np.ndarray:
-    return a.get() if hasattr(a, "get") else a

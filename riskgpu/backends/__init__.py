@@ -9,6 +9,11 @@ from types import ModuleType
 NAMES = ("reference", "cpu", "gpu")
 
 
+def to_host(a: object) -> object:
+    """``a`` as a host array: CuPy arrays are copied back (``.get()``), anything else is returned as is."""
+    return a.get() if hasattr(a, "get") else a
+
+
 class BackendUnavailableError(RuntimeError):
     """The requested backend cannot run here; the message says why."""
 

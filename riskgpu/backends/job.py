@@ -4,10 +4,28 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from types import ModuleType
 
 import numpy as np
 
+from riskgpu.backends import to_host
 from riskgpu.kernels import TILE
+
+
+def tile_counts(n_samples: int) -> np.ndarray:
+    """Samples in each of the ``ceil(n_samples / TILE)`` tiles, float64 (the last tile may be partial)."""
+    n_tiles = math.ceil(n_samples / TILE)
+    return np.minimum(TILE, n_samples - TILE * np.arange(n_tiles)).astype(np.float64)
+
+
+def tile_totals(values: object, xp: ModuleType = np) -> np.ndarray:
+    """Sums of consecutive ``TILE``-sample runs of per-sample ``values`` ``(n,)`` (the last run zero-padded),
+    float64 ``(ceil(n / TILE),)`` on the host; ``values`` may be a CuPy array (``xp``)."""
+    n = values.shape[0]
+    n_tiles = math.ceil(n / TILE)
+    pad = n_tiles * TILE - n
+    v = xp.concatenate([values, xp.zeros(pad, dtype=values.dtype)]) if pad else values
+    return np.asarray(to_host(v.reshape(n_tiles, TILE).sum(axis=1)), dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -38,7 +56,7 @@ class PricingJob:
 
     def tile_counts(self) -> np.ndarray:
         """Samples in each tile, float64 ``(n_tiles,)`` (the last tile may be partial)."""
-        return np.minimum(TILE, self.n_samples - TILE * np.arange(self.n_tiles)).astype(np.float64)
+        return tile_counts(self.n_samples)
 
     def payoff_sums(self, sums: np.ndarray) -> np.ndarray:
         """Per-tile sums of the discounted payoff itself (the kernels' sums are centred by ``shift``), for
