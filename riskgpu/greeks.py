@@ -162,23 +162,14 @@ def _american(product: object, model: object, *, n_paths: int, name: str, method
     return base, counts, sums(product, model), sums
 
 
-def _shifted(model: object, field: str, moves: dict[int, float]) -> object:
-    """``model`` with ``field[i] += moves[i]`` on an n-asset GBM (spot or vol)."""
-    values = [float(v) for v in np.atleast_1d(getattr(model, field))]
-    values = values * model.n_assets if len(values) == 1 else values
-    for i, d in moves.items():
-        values[i] += d
-    return dataclasses.replace(model, **{field: tuple(values)})
-
-
 def _multi_asset(product, model, which, sums, v0, counts, values, stderrs, bumps) -> None:  # noqa: ANN001
     """Per-asset deltas and vegas and the gamma matrix (cross-gammas by the four-point difference)."""
     n = model.n_assets
     h = [BUMP["spot"] * float(s) for s in model.spots]
     bumps["spot"] = h
     if "delta" in which or "gamma" in which:
-        up = [sums(product, _shifted(model, "spot", {i: h[i]})) for i in range(n)]
-        down = [sums(product, _shifted(model, "spot", {i: -h[i]})) for i in range(n)]
+        up = [sums(product, _pw.shifted(model, "spot", {i: h[i]})) for i in range(n)]
+        down = [sums(product, _pw.shifted(model, "spot", {i: -h[i]})) for i in range(n)]
         if "delta" in which:
             est = [_estimate([0.5 / h[i], -0.5 / h[i]], [up[i], down[i]], counts) for i in range(n)]
             values["delta"], stderrs["delta"] = [e[0] for e in est], [e[1] for e in est]
@@ -190,7 +181,7 @@ def _multi_asset(product, model, which, sums, v0, counts, values, stderrs, bumps
                 g[i][i], se[i][i] = _estimate([c, -2.0 * c, c], [up[i], v0, down[i]], counts)
                 for j in range(i + 1, n):
                     corners = [
-                        sums(product, _shifted(model, "spot", {i: a * h[i], j: b * h[j]}))
+                        sums(product, _pw.shifted(model, "spot", {i: a * h[i], j: b * h[j]}))
                         for a, b in ((1, 1), (1, -1), (-1, 1), (-1, -1))
                     ]
                     c = 1.0 / (4.0 * h[i] * h[j])
@@ -202,8 +193,8 @@ def _multi_asset(product, model, which, sums, v0, counts, values, stderrs, bumps
         est = []
         for i, vol in enumerate(model.vols):
             lo = max(float(vol) - hv, 0.0)
-            up = sums(product, _shifted(model, "vol", {i: hv}))
-            down = sums(product, _shifted(model, "vol", {i: lo - float(vol)}))
+            up = sums(product, _pw.shifted(model, "vol", {i: hv}))
+            down = sums(product, _pw.shifted(model, "vol", {i: lo - float(vol)}))
             span = float(vol) + hv - lo
             est.append(_estimate([1 / span, -1 / span], [up, down], counts))
         values["vega"], stderrs["vega"] = [e[0] for e in est], [e[1] for e in est]

@@ -81,10 +81,13 @@ def lr_reason(product: object, model: object) -> str | None:
     return None
 
 
-def _replace(model: object, field: str, index: int, value: float) -> object:
+def shifted(model: object, field: str, moves: dict[int, float]) -> object:
+    """``model`` with ``field[i] += moves[i]`` (a per-asset field: spot, vol); a scalar stays a scalar on a
+    one-asset model. The bumps of ``riskgpu.greeks`` and the tangents here."""
     values = [float(v) for v in np.atleast_1d(getattr(model, field))]
     values = values * model.n_assets if len(values) == 1 else values
-    values[index] = value
+    for i, d in moves.items():
+        values[i] += d
     return dataclasses.replace(model, **{field: values[0] if model.n_assets == 1 else tuple(values)})
 
 
@@ -121,7 +124,7 @@ def _contributions(
                 h = EPS * s0[a]
                 up = _payoff(
                     job,
-                    _replace(model, "spot", a, s0[a] + h),
+                    shifted(model, "spot", {a: h}),
                     at(spots, a, spots[:, :, a] * (1 + EPS)),
                     var,
                     w,
@@ -130,7 +133,7 @@ def _contributions(
                 )
                 dn = _payoff(
                     job,
-                    _replace(model, "spot", a, s0[a] - h),
+                    shifted(model, "spot", {a: -h}),
                     at(spots, a, spots[:, :, a] * (1 - EPS)),
                     var,
                     w,
@@ -170,7 +173,7 @@ def _contributions(
         def explicit(h: float):  # noqa: ANN202 - payoff with today's spot moved, later points fixed
             moved = spots.copy()
             moved[:, 0, 0] = s + h
-            return _payoff(job, _replace(model, "spot", 0, s + h), moved, var, w, times, xp)
+            return _payoff(job, shifted(model, "spot", {0: h}), moved, var, w, times, xp)
 
         h = EPS * s
         e1 = (explicit(h) - explicit(-h)) / (2 * h)
