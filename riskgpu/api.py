@@ -199,11 +199,14 @@ def price(
     if getattr(product, "lsm", False):
         from riskgpu import lsm
 
-        unsupported = {"antithetic": antithetic, "control_variate": control_variate, "qmc": qmc}
-        unsupported.update(tolerance=tolerance, max_paths=max_paths)
-        for name, given in unsupported.items():
-            if given not in (False, None):
-                raise ValueError(f"{type(product).__name__} (Longstaff-Schwartz) does not take {name}={given!r}")
+        _refuse(
+            f"{type(product).__name__} (Longstaff-Schwartz) does not take",
+            antithetic=antithetic,
+            control_variate=control_variate,
+            qmc=qmc,
+            tolerance=tolerance,
+            max_paths=max_paths,
+        )
         return lsm.price_american(
             product,
             model,
@@ -298,13 +301,23 @@ def price(
     )
 
 
+def _refuse(what: str, **options: object) -> None:
+    """``ValueError("{what} name=value")`` for the first of ``options`` that is set (neither False nor None)."""
+    for name, value in options.items():
+        if value is not False and value is not None:
+            raise ValueError(f"{what} {name}={value!r}")
+
+
 def _price_qmc(product: object, model: object, *, randomisations: int, **run: object) -> PriceResult:
     """``price(..., qmc=True)``: refuses what QMC does not combine with, then ``riskgpu.qmc.qmc_price``."""
     from riskgpu import qmc as _qmc
 
-    for name, off in (("antithetic", False), ("control_variate", False), ("tolerance", None)):
-        if run[name] != off:
-            raise ValueError(f"qmc=True cannot be combined with {name}={run[name]!r}")
+    _refuse(
+        "qmc=True cannot be combined with",
+        antithetic=run["antithetic"],
+        control_variate=run["control_variate"],
+        tolerance=run["tolerance"],
+    )
     randomisations = positive_int("price", "randomisations", randomisations, min_value=2)
     job = make_job(
         product,
