@@ -171,8 +171,9 @@ def price(
         ``PriceResult.stopped`` says which. The result is byte-identical to a plain call with the
         ``n_paths`` it reports.
     control_variate : price a control with a known mean on the same paths and subtract ``beta`` times its
-        error (``riskgpu.control``: the geometric Asian for arithmetic Asians on GBM, the discounted
-        basket or terminal spot otherwise); ``PriceResult.control`` and ``.beta`` report it. With a
+        error (``riskgpu.control``: the geometric Asian for arithmetic Asians on GBM, the geometric basket
+        for arithmetic baskets, the discounted terminal spot otherwise); ``PriceResult.control`` and
+        ``.beta`` report it. With a
         ``tolerance`` the control's batches follow the product's and beta is re-estimated on all the
         tiles so far after each batch.
     qmc : scrambled Sobol points through the inverse normal CDF and a Brownian bridge instead of Philox
@@ -253,7 +254,7 @@ def price(
     name = _backends.resolve(backend)
     module = _backends.module(name)
     t0 = time.perf_counter()
-    control = beta = None
+    control = None
     jobs = [job]
     if control_variate:
         from riskgpu import control as _control
@@ -271,21 +272,19 @@ def price(
         )
         jobs.append(c_job)
 
-        def evaluate(sums: list, sqs: list, n: int) -> tuple[float, float]:
-            nonlocal beta
-            value, se, beta = _control.estimate(job, sums[0], c_job, sums[1], mean)
-            return value, se
+        def evaluate(sums: list, sqs: list, n: int) -> tuple[float, float, float | None]:
+            return _control.estimate(job, sums[0], c_job, sums[1], mean)
     else:
 
-        def evaluate(sums: list, sqs: list, n: int) -> tuple[float, float]:
-            return combine(job, sums[0], sqs[0], n)
+        def evaluate(sums: list, sqs: list, n: int) -> tuple[float, float, float | None]:
+            return (*combine(job, sums[0], sqs[0], n), None)
 
     if tolerance is None:
         parts = [module.tile_sums(j, 0, j.n_tiles) for j in jobs]
-        value, se = evaluate([p[0] for p in parts], [p[1] for p in parts], job.n_samples)
+        value, se, beta = evaluate([p[0] for p in parts], [p[1] for p in parts], job.n_samples)
         used, stopped = n_paths, None
     else:
-        value, se, used, stopped = _until_tolerance(jobs, module, n_paths, tolerance, evaluate)
+        value, se, beta, used, stopped = _until_tolerance(jobs, module, n_paths, tolerance, evaluate)
     elapsed = time.perf_counter() - t0
     return PriceResult.of(
         value,
@@ -346,8 +345,9 @@ def _price_qmc(product: object, model: object, *, randomisations: int, **run: ob
 def _until_tolerance(jobs: list, module: object, batch_paths: int, tolerance: float, evaluate: object) -> tuple:
     """Batches of whole tiles (``batch_paths`` paths, rounded up to whole tiles) of every job in ``jobs``
     (the product's, then its control's, on the same paths) until ``stderr <= tolerance`` or the tiles are
-    spent: ``(value, stderr, paths used, "tolerance" | "max_paths")``. ``evaluate(sums, sqs, n)`` takes
-    the per-job tile partials so far and the samples they cover."""
+    spent: ``(value, stderr, beta, paths used, "tolerance" | "max_paths")``. ``evaluate(sums, sqs, n)``
+    takes the per-job tile partials so far and the samples they cover and gives ``(value, stderr, beta)``
+    (beta None without a control)."""
     job = jobs[0]
     per = 2 if job.antithetic else 1
     batch_tiles = max(1, math.ceil(batch_paths // per / TILE))
@@ -362,11 +362,11 @@ def _until_tolerance(jobs: list, module: object, batch_paths: int, tolerance: fl
             sqs[k].append(q)
         done += n_tiles
         n = min(done * TILE, job.n_samples)
-        value, se = evaluate([np.concatenate(s) for s in sums], [np.concatenate(q) for q in sqs], n)
+        value, se, beta = evaluate([np.concatenate(s) for s in sums], [np.concatenate(q) for q in sqs], n)
         if se <= tolerance:
-            return value, se, n * per, "tolerance"
+            return value, se, beta, n * per, "tolerance"
         if done == job.n_tiles:
-            return value, se, n * per, "max_paths"
+            return value, se, beta, n * per, "max_paths"
 
 
 def simulate(
