@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from types import ModuleType
 
 import numpy as np
@@ -95,88 +96,90 @@ def _payoff(job: object, model: object, spots, var, w, times: np.ndarray, xp: Mo
     return payoffs(job.product, model, (spots, var, w), times, xp).astype(xp.float64)
 
 
-def _contributions(
-    job: object, which: tuple[str, ...], method: str, z: object, spots: object, var: object, w: object, xp: ModuleType
+def _central(step: Callable[[float], object], h: float, scale: float = 1.0) -> object:
+    """``scale (step(+1) - step(-1)) / 2h``: a central difference whose ``step(sign)`` moves by ``sign * h``."""
+    return scale * (step(1.0) - step(-1.0)) / (2 * h)
+
+
+def _with(arr: object, a: int, new: object) -> object:
+    """A copy of ``arr`` ``(n, m, n_assets)`` with asset ``a``'s slice replaced by ``new``."""
+    arr = arr.copy()
+    arr[:, :, a] = new
+    return arr
+
+
+def _pathwise(
+    job: object, which: tuple[str, ...], z: object, spots: object, var: object, w: object, xp: ModuleType
 ) -> dict:
-    """Per-sample discounted Greek estimates (lists per asset for delta and vega) for one sign of the normals.
+    """Per-sample discounted pathwise delta, vega (lists per asset) and rho for one sign of the normals.
 
     ``z`` ``(n, n_steps, slots)`` signed normals, ``spots`` ``(n, n_steps + 1, n_assets)`` float64.
     """
-    model, t_mat, disc = job.model, job.product.maturity, job.disc
+    model, t_mat, disc, dt = job.model, job.product.maturity, job.disc, job.dt
     times = np.linspace(0.0, t_mat, job.n_steps + 1)
     t = xp.asarray(times)
-    dt = job.dt
-    f = _payoff(job, model, spots, var, w, times, xp)
-    out: dict[str, object] = {}
     n_a = model.n_assets
     s0 = [float(s) for s in model.spots]
     vols = [float(v) for v in model.vols]
+    out: dict[str, object] = {}
+    if "delta" in which:
 
-    def at(arr: object, a: int, new: object) -> object:  # a copy with asset a's slice replaced
-        arr = arr.copy()
-        arr[:, :, a] = new
-        return arr
+        def delta(a: int) -> object:
+            def step(sg: float) -> object:
+                moved = _with(spots, a, spots[:, :, a] * (1 + sg * EPS))
+                return _payoff(job, shifted(model, "spot", {a: sg * EPS * s0[a]}), moved, var, w, times, xp)
 
-    if method == "pathwise":
-        if "delta" in which:
-            d = []
-            for a in range(n_a):
-                h = EPS * s0[a]
-                up = _payoff(
-                    job,
-                    shifted(model, "spot", {a: h}),
-                    at(spots, a, spots[:, :, a] * (1 + EPS)),
-                    var,
-                    w,
-                    times,
-                    xp,
-                )
-                dn = _payoff(
-                    job,
-                    shifted(model, "spot", {a: -h}),
-                    at(spots, a, spots[:, :, a] * (1 - EPS)),
-                    var,
-                    w,
-                    times,
-                    xp,
-                )
-                d.append(disc * (up - dn) / (2 * h))
-            out["delta"] = d
-        if "vega" in which:
-            zc = z[:, :, :n_a] @ xp.asarray(model.cholesky.T) if n_a > 1 else z[:, :, :1]
-            brown = xp.concatenate([xp.zeros_like(zc[:, :1, :]), xp.cumsum(zc, axis=1) * math.sqrt(dt)], axis=1)
-            v = []
-            for a in range(n_a):
-                tangent = spots[:, :, a] * (brown[:, :, a] - vols[a] * t)
-                h = EPS
-                var_up = at(var, a, (vols[a] + h) ** 2 * dt)
-                var_dn = at(var, a, (vols[a] - h) ** 2 * dt)
-                up = _payoff(job, model, at(spots, a, spots[:, :, a] + h * tangent), var_up, w, times, xp)
-                dn = _payoff(job, model, at(spots, a, spots[:, :, a] - h * tangent), var_dn, w, times, xp)
-                v.append(disc * (up - dn) / (2 * h))
-            out["vega"] = v
-        if "rho" in which:
-            h = EPS
-            r = float(model.rate)
-            grow = xp.exp(h * t)[None, :, None]
-            up = _payoff(job, dataclasses.replace(model, rate=r + h), spots * grow, var, w, times, xp)
-            dn = _payoff(job, dataclasses.replace(model, rate=r - h), spots / grow, var, w, times, xp)
-            out["rho"] = disc * (up - dn) / (2 * h) - t_mat * disc * f
-        return out
-    # likelihood ratio: single asset
-    vol, s, r = vols[0], s0[0], float(model.rate)
+            return _central(step, EPS * s0[a], disc)
+
+        out["delta"] = [delta(a) for a in range(n_a)]
+    if "vega" in which:
+        zc = z[:, :, :n_a] @ xp.asarray(model.cholesky.T) if n_a > 1 else z[:, :, :1]
+        brown = xp.concatenate([xp.zeros_like(zc[:, :1, :]), xp.cumsum(zc, axis=1) * math.sqrt(dt)], axis=1)
+
+        def vega(a: int) -> object:
+            tangent = spots[:, :, a] * (brown[:, :, a] - vols[a] * t)
+
+            def step(sg: float) -> object:
+                moved = _with(spots, a, spots[:, :, a] + sg * EPS * tangent)
+                return _payoff(job, model, moved, _with(var, a, (vols[a] + sg * EPS) ** 2 * dt), w, times, xp)
+
+            return _central(step, EPS, disc)
+
+        out["vega"] = [vega(a) for a in range(n_a)]
+    if "rho" in which:
+        r = float(model.rate)
+        grow = xp.exp(EPS * t)[None, :, None]
+
+        def step(sg: float) -> object:
+            moved = spots * grow if sg > 0 else spots / grow
+            return _payoff(job, dataclasses.replace(model, rate=r + sg * EPS), moved, var, w, times, xp)
+
+        out["rho"] = _central(step, EPS, disc) - t_mat * disc * _payoff(job, model, spots, var, w, times, xp)
+    return out
+
+
+def _likelihood_ratio(
+    job: object, which: tuple[str, ...], z: object, spots: object, var: object, w: object, xp: ModuleType
+) -> dict:
+    """Per-sample discounted likelihood-ratio delta, gamma, vega and rho (single asset), shapes as
+    ``_pathwise``; the payoff's explicit dependence on each parameter by central differences, path fixed."""
+    model, t_mat, disc, dt = job.model, job.product.maturity, job.disc, job.dt
+    times = np.linspace(0.0, t_mat, job.n_steps + 1)
+    f = _payoff(job, model, spots, var, w, times, xp)
+    vol, s, r = float(model.vols[0]), float(model.spots[0]), float(model.rate)
     zz = z[:, :, 0]
     sq = math.sqrt(dt)
+    out: dict[str, object] = {}
     if "delta" in which or "gamma" in which:
         score = zz[:, 0] / (s * vol * sq)
 
-        def explicit(h: float):  # noqa: ANN202 - payoff with today's spot moved, later points fixed
+        def explicit(h: float) -> object:  # payoff with today's spot moved, later points fixed
             moved = spots.copy()
             moved[:, 0, 0] = s + h
             return _payoff(job, shifted(model, "spot", {0: h}), moved, var, w, times, xp)
 
         h = EPS * s
-        e1 = (explicit(h) - explicit(-h)) / (2 * h)
+        e1 = _central(lambda sg: explicit(sg * h), h)
         if "delta" in which:
             out["delta"] = [disc * (f * score + e1)]
         if "gamma" in which:
@@ -187,16 +190,16 @@ def _contributions(
             out["gamma"] = disc * (f * weight + 2 * e1 * score + e2)
     if "vega" in which:
         score = ((zz * zz - 1) / vol - zz * sq).sum(axis=1)
-        h = EPS
-        up = _payoff(job, model, spots, xp.full_like(var, (vol + h) ** 2 * dt), w, times, xp)
-        dn = _payoff(job, model, spots, xp.full_like(var, (vol - h) ** 2 * dt), w, times, xp)
-        out["vega"] = [disc * (f * score + (up - dn) / (2 * h))]
+        e = _central(
+            lambda sg: _payoff(job, model, spots, xp.full_like(var, (vol + sg * EPS) ** 2 * dt), w, times, xp), EPS
+        )
+        out["vega"] = [disc * (f * score + e)]
     if "rho" in which:
         score = zz.sum(axis=1) * sq / vol
-        h = EPS
-        up = _payoff(job, dataclasses.replace(model, rate=r + h), spots, var, w, times, xp)
-        dn = _payoff(job, dataclasses.replace(model, rate=r - h), spots, var, w, times, xp)
-        out["rho"] = disc * (f * score + (up - dn) / (2 * h)) - t_mat * disc * f
+        e = _central(
+            lambda sg: _payoff(job, dataclasses.replace(model, rate=r + sg * EPS), spots, var, w, times, xp), EPS
+        )
+        out["rho"] = disc * (f * score + e) - t_mat * disc * f
     return out
 
 
@@ -222,7 +225,7 @@ def tile_sums(job: object, which: tuple[str, ...], method: str, xp: ModuleType =
             spots, var = model.paths_np(z[:, :, : model.slots], dt=job.dt, dtype=job.dtype)
             w = z[:, :, model.slots] if product.slots else None
             arrays = [xp.asarray(a, dtype=xp.float64) if a is not None else None for a in (z, spots, var, w)]
-            part = _contributions(job, which, method, *arrays, xp)
+            part = (_pathwise if method == "pathwise" else _likelihood_ratio)(job, which, *arrays, xp)
             for g, values in part.items():
                 values = values if isinstance(values, list) else [values]
                 total[g] = values if g not in total else [a + b for a, b in zip(total[g], values, strict=True)]
