@@ -34,9 +34,9 @@ import numpy as np
 from riskgpu import pathwise as _pw
 from riskgpu._checks import choice
 from riskgpu.api import PriceResult, combine, make_job
+from riskgpu.backends import array_module, to_host
 from riskgpu.backends import module as _backend_module
 from riskgpu.backends import resolve as _resolve
-from riskgpu.backends import to_host
 from riskgpu.backends.job import tile_counts, tile_totals
 from riskgpu.kernels import TILE
 
@@ -136,7 +136,7 @@ def _american(product: object, model: object, *, n_paths: int, name: str, method
         stream=run["stream"],
     )
     policy = base.policy
-    xp = _backend_module("gpu").xp() if name == "gpu" else np
+    xp = array_module(name)
     counts = tile_counts(n_paths)
 
     def sums(prod: object, mdl: object) -> np.ndarray:
@@ -259,7 +259,7 @@ def greeks(
     for est in ("pathwise", "lr"):
         mine = tuple(g for g in which if methods[g] == est)
         if mine:
-            xp = _backend_module("gpu").xp() if name == "gpu" else np
+            xp = array_module(name)
             for g, per_asset in _pw.tile_sums(base_job, mine, est, xp).items():
                 out = [_estimate([1.0], [a], counts) for a in per_asset]
                 single = g == "gamma" or model.n_assets == 1

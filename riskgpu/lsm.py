@@ -40,7 +40,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from riskgpu._checks import dtype_of, positive_int
-from riskgpu.backends import to_host
+from riskgpu.backends import array_module, to_host
 from riskgpu.rng import check_stream, philox4x32_np
 
 #: Tag of the LSM streams (the Philox counter's fourth word of the stream hash).
@@ -347,7 +347,7 @@ def price_american(
     with the same exercise dates and with continuous exercise; one exercise date against the European.
     """
     from riskgpu.api import simulate
-    from riskgpu.backends import module, resolve
+    from riskgpu.backends import resolve
 
     if not getattr(product, "lsm", False):
         raise TypeError(f"product must be a riskgpu.American, got {type(product).__name__}")
@@ -365,7 +365,7 @@ def price_american(
     dt = dtype_of(dtype)
     stream = check_stream(stream)
     name = resolve(backend)
-    xp = module("gpu").xp() if name == "gpu" else np
+    xp = array_module(name)
     if policy is not None:
         policy = _check_policy(policy, product)
     t0 = time.perf_counter()

@@ -73,4 +73,25 @@ def module(name: str) -> ModuleType:
     return {"reference": reference, "cpu": cpu, "gpu": gpu}[name]
 
 
-__all__ = ["NAMES", "BackendInfo", "BackendUnavailableError", "backends", "module", "resolve"]
+def array_module(name: str) -> ModuleType:
+    """The array module a resolved backend's arrays live in: CuPy for gpu on a device (numpy under the
+    simulator), numpy for reference and cpu."""
+    if name == "gpu":
+        from riskgpu.backends import gpu
+
+        return gpu.xp()
+    import numpy
+
+    return numpy
+
+
+__all__ = [
+    "NAMES",
+    "BackendInfo",
+    "BackendUnavailableError",
+    "array_module",
+    "backends",
+    "module",
+    "resolve",
+    "to_host",
+]
