@@ -12,7 +12,7 @@ from scipy.special import ndtri
 
 from riskgpu import backends as _backends
 from riskgpu._checks import dtype_of, finite, positive_int
-from riskgpu.backends.job import PricingJob
+from riskgpu.backends.job import PricingJob, centred_estimate
 from riskgpu.backends.reference import path_data, payoffs
 from riskgpu.kernels import TILE
 from riskgpu.rng import check_stream, seed_key
@@ -137,9 +137,7 @@ def combine(job: PricingJob, sums: np.ndarray, sqs: np.ndarray, n: int | None = 
     n = job.n_samples if n is None else n
     s = math.fsum(np.asarray(sums, dtype=np.float64).tolist())
     q = math.fsum(np.asarray(sqs, dtype=np.float64).tolist())
-    mean = s / n
-    var = max(q - s * mean, 0.0) / (n - 1)
-    return job.shift + mean, math.sqrt(var / n)
+    return centred_estimate(s, q, n, job.shift)
 
 
 def price(

@@ -41,6 +41,7 @@ from scipy.special import ndtri
 
 from riskgpu._checks import dtype_of, positive_int
 from riskgpu.backends import array_module, to_host
+from riskgpu.backends.job import centred_estimate
 from riskgpu.rng import check_stream, philox4x32_np
 
 #: Tag of the LSM streams (the Philox counter's fourth word of the stream hash).
@@ -259,12 +260,6 @@ def _mean_se(values: object, xp: ModuleType, shift: float) -> tuple[float, float
     return float(xp.sum(d)), float(xp.sum(d * d)), float(values.shape[0])
 
 
-def _estimate(s: float, q: float, n: float, shift: float) -> tuple[float, float]:
-    mean = s / n
-    var = max(q - s * mean, 0.0) / (n - 1) if n > 1 else 0.0
-    return shift + mean, math.sqrt(var / n)
-
-
 def _check_policy(policy: object, product: object) -> LSMPolicy:
     if not isinstance(policy, LSMPolicy):
         raise TypeError(f"policy must be an LSMPolicy (AmericanResult.policy), got {type(policy).__name__}")
@@ -389,7 +384,7 @@ def price_american(
             values = exercise_values(pilot, times, product, model, c, xp, scale=scale)
             del pilot
             shift = float(values[0])
-            in_sample, in_sample_se = _estimate(*_mean_se(values, xp, shift), shift)
+            in_sample, in_sample_se = centred_estimate(*_mean_se(values, xp, shift), shift)
             coefs = np.asarray(to_host(c))
             used_pilot = pilot_paths
         now = product.exercise_today and today > in_sample
@@ -416,7 +411,7 @@ def price_american(
                 shift = float(xp.mean(values))
             ds, dq, _ = _mean_se(values, xp, shift)
             s, q, batches = s + ds, q + dq, batches + 1
-        value, se = _estimate(s, q, float(n_paths), shift)
+        value, se = centred_estimate(s, q, float(n_paths), shift)
         used = n_paths
     return AmericanResult(
         value=value,

@@ -12,6 +12,14 @@ from riskgpu.backends import to_host
 from riskgpu.kernels import TILE
 
 
+def centred_estimate(s: float, q: float, n: float, shift: float) -> tuple[float, float]:
+    """``(mean, stderr)`` of ``n`` samples from the sums ``s`` and ``q`` of ``x - shift`` and ``(x - shift)**2``
+    (centring keeps ``q - s * mean`` from cancelling badly); stderr 0 for one sample."""
+    mean = s / n
+    var = max(q - s * mean, 0.0) / (n - 1) if n > 1 else 0.0
+    return shift + mean, math.sqrt(var / n)
+
+
 def tile_counts(n_samples: int) -> np.ndarray:
     """Samples in each of the ``ceil(n_samples / TILE)`` tiles, float64 (the last tile may be partial)."""
     n_tiles = math.ceil(n_samples / TILE)
