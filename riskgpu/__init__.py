@@ -12,7 +12,7 @@ from riskgpu.api import PriceResult, price, simulate
 from riskgpu.backends import BackendInfo, BackendUnavailableError, backends
 from riskgpu.greeks import GreeksResult, greeks
 from riskgpu.models import GBM, Heston, Merton
-from riskgpu.products import American, Asian, Barrier, Basket, Digital, European, Lookback
+from riskgpu.products import American, Asian, Barrier, Basket, Digital, European, Forward, Lookback, Spot
 
 __version__ = "0.1.0"
 
@@ -26,11 +26,13 @@ __all__ = [
     "Basket",
     "Digital",
     "European",
+    "Forward",
     "GreeksResult",
     "Heston",
     "Lookback",
     "Merton",
     "PriceResult",
+    "Spot",
     "__version__",
     "backends",
     "bs_greeks",

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 _Z95 = float(ndtri(0.975))
 MODELS = ("GBM", "Heston", "Merton")
-PRODUCTS = ("European", "Digital", "Asian", "Barrier", "Lookback", "Basket", "American")
+PRODUCTS = ("European", "Digital", "Asian", "Barrier", "Lookback", "Basket", "American", "Forward")
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ from riskgpu.products.american import American
 from riskgpu.products.asian import Asian
 from riskgpu.products.barrier import Barrier
 from riskgpu.products.basket import Basket
+from riskgpu.products.linear import Forward, Spot
 from riskgpu.products.lookback import Lookback
 from riskgpu.products.vanilla import Digital, European
 
-__all__ = ["American", "Asian", "Barrier", "Basket", "Digital", "European", "Lookback"]
+__all__ = ["American", "Asian", "Barrier", "Basket", "Digital", "European", "Forward", "Lookback", "Spot"]
