@@ -1,0 +1,1 @@
+"""Portfolio risk: inputs, scenarios, revaluation, VaR/ES (DESIGN.md section 2 for the conventions)."""
