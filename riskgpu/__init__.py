@@ -13,6 +13,11 @@ from riskgpu.backends import BackendInfo, BackendUnavailableError, backends
 from riskgpu.greeks import GreeksResult, greeks
 from riskgpu.models import GBM, Heston, Merton
 from riskgpu.products import American, Asian, Barrier, Basket, Digital, European, Forward, Lookback, Spot
+from riskgpu.risk.market import Market
+from riskgpu.risk.portfolio import Portfolio, Position
+from riskgpu.risk.streams import position_stream
+from riskgpu.risk.valuation import price_portfolio
+from riskgpu.risk.var import VaRResult, var
 
 __version__ = "0.1.0"
 
@@ -30,9 +35,13 @@ __all__ = [
     "GreeksResult",
     "Heston",
     "Lookback",
+    "Market",
     "Merton",
+    "Portfolio",
+    "Position",
     "PriceResult",
     "Spot",
+    "VaRResult",
     "__version__",
     "backends",
     "bs_greeks",
@@ -40,6 +49,9 @@ __all__ = [
     "digital_price",
     "geometric_asian_price",
     "greeks",
+    "position_stream",
     "price",
+    "price_portfolio",
     "simulate",
+    "var",
 ]
