@@ -1,4 +1,4 @@
-"""The ``riskgpu`` command line: ``info`` and ``price`` (the batch runner comes with ``run``).
+"""The ``riskgpu`` command line: ``info``, ``price`` and ``var`` (the batch runner comes with ``run``).
 
 Exit codes: 0 ok, 1 run failed, 2 invalid input (arguments, config), 3 partial (reserved for ``run``).
 """
@@ -76,6 +76,9 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--randomisations", type=int, help="independent Sobol scramblings with --qmc (default 16)")
     pr.add_argument("--pilot-paths", type=int, help="American: paths the exercise policy is fitted on")
     pr.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    from riskgpu import cli_var
+
+    cli_var.add_parser(sub)
     return p
 
 
@@ -294,6 +297,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``riskgpu`` command; returns the exit code."""
     args = _parser().parse_args(argv)
     try:
+        if args.command == "var":
+            from riskgpu import cli_var
+
+            return cli_var.run(args, InputError)
         return {"info": _info, "price": _price}[args.command](args)
     except InputError as exc:
         print(f"riskgpu: error: {exc}", file=sys.stderr)
