@@ -47,6 +47,10 @@ from pathlib import Path
 import numba
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # gpu_var beside this file, however it is loaded
+
+import gpu_var
+
 import riskgpu as rg
 from riskgpu.api import combine, make_job
 from riskgpu.backends import gpu, reference
@@ -191,6 +195,9 @@ WORKLOADS = (
 #: Paths of the warm-up (compilation) call.
 WARMUP_PATHS = 4096
 TINY = {"paths": 128, "cpu_paths": 128, "check_paths": 100, "repeat": 2, "warmup": 64}
+#: VaR grid sizes (scenarios x positions): correctness, gpu throughput, cpu throughput; and tiny ones.
+VAR_SIZES = {"var_check": 64, "var_scenarios": 100_000, "var_cpu_scenarios": 20_000, "var_positions": 220}
+VAR_TINY = {"var_check": 3, "var_scenarios": 4, "var_cpu_scenarios": 4, "var_positions": 22}
 
 
 def time_backend(w: Workload, dtype: str, backend: str, *, n_paths: int, steps: int, repeat: int, warmup: int) -> dict:
@@ -397,12 +404,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     sizes = {"paths": args.paths, "cpu_paths": args.cpu_paths, "check_paths": args.check_paths}
     sizes |= {"repeat": args.repeat, "warmup": WARMUP_PATHS}
+    sizes |= VAR_SIZES
     if args.tiny:
-        sizes = dict(TINY)
+        sizes = dict(TINY) | VAR_TINY
     env = environment(simulated)
     result: dict = {"meta": env, "simulated": simulated, "tiny": args.tiny, "sizes": sizes, "cases": cases}
     result["correctness"] = []
     result["throughput"] = []
+    result["revaluation"] = []
     print(f"gpu_suite on {env.get('device', '?')} ({'SIMULATED, tiny' if simulated else 'real device'})", flush=True)
 
     def save() -> None:
@@ -425,6 +434,10 @@ def main(argv: list[str] | None = None) -> int:
                 result["correctness"].append(row)
                 verdict = "PASS" if row["passed"] else f"FAIL {row.get('error') or ''}"
                 print(f"  {name}: {verdict} ({row['seconds']:.2f} s)", flush=True)
+            row = gpu_var.check(sizes["var_check"])
+            result["correctness"].append(row)
+            verdict = "PASS" if row["passed"] else f"FAIL {row.get('error') or ''}"
+            print(f"  {row['case']}: {verdict} ({row['seconds']:.2f} s)", flush=True)
         save()
 
     if args.only != "check":
@@ -452,11 +465,21 @@ def main(argv: list[str] | None = None) -> int:
                     result["throughput"].append(c)
                 print(f"  {w.name} {dtype}: gpu best {g['best_s']:.4f} s", flush=True)
                 save()
+        var_runs = [("gpu", sizes["var_scenarios"])] + ([] if args.no_cpu else [("cpu", sizes["var_cpu_scenarios"])])
+        for backend, n_scen in var_runs:
+            r = gpu_var.throughput(backend, n_scen=n_scen, n_pos=sizes["var_positions"], repeat=sizes["repeat"])
+            r["simulated"] = simulated and backend == "gpu"
+            result["revaluation"].append(r)
+            print(f"  VaR grid {backend}: {r['cells_per_s']:.3e} cells/s", flush=True)
+            save()
 
     save()
     print()
     if result["correctness"]:
         print_checks(result["correctness"])
+        print()
+    if result["revaluation"]:
+        gpu_var.print_rows(result["revaluation"])
         print()
     if result["throughput"]:
         print_throughput(result["throughput"])

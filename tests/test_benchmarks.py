@@ -55,11 +55,15 @@ def test_gpu_suite_tiny_under_the_simulator(tmp_path):
     rows = res["correctness"]
     assert {(r["case"], r["dtype"]) for r in rows} == {
         (c, d) for c in SUITE_CASES.split(",") for d in ("float64", "float32")
-    } | {(c, "float64") for c in suite.EXTRA}
+    } | {(c, "float64") for c in suite.EXTRA} | {("var_grid_all_families", "float64")}
     for r in rows:
         extra = r["case"] in suite.EXTRA
         assert r["passed"] and r["error"] is None and (extra or r["identical_bytes"]), r
         assert r["diff"] <= r["allowance"]
+    reval = {r["backend"]: r for r in res["revaluation"]}
+    assert set(reval) == {"gpu", "cpu"} and reval["gpu"]["simulated"] is True
+    for r in reval.values():
+        assert r["cells_per_s"] == pytest.approx(r["scenarios"] * r["positions"] / r["best_s"])
     timed = res["throughput"]
     expected = {(w.name, d) for w in suite.WORKLOADS for d in w.dtypes}
     for backend in ("gpu", "cpu"):
@@ -161,3 +165,36 @@ def test_greeks_methods_benchmark_runs_and_agrees(tmp_path):
         for g, e in row["greeks"].items():
             b = bump[row["problem"]][g]
             assert abs(e["value"] - b["value"]) <= 6 * math.hypot(e["stderr"], b["stderr"]) + 1e-3 * abs(b["value"])
+
+
+def test_revaluation_benchmark_tiny(tmp_path):
+    out = tmp_path / "reval.json"
+    args = ("--scenarios", 20, "--positions", 12, "--repeat", 1, "--backends", "cpu,reference", "--out", out)
+    proc = _run("revaluation.py", *args, simulator=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = json.loads(out.read_text())["rows"]
+    impls = {(r["book"], r["impl"]) for r in rows}
+    assert impls == {
+        ("european", "numpy (vectorised scipy BS)"),
+        ("european", "riskgpu cpu"),
+        ("european", "riskgpu reference"),
+        ("demo", "riskgpu cpu"),
+        ("demo", "riskgpu reference"),
+    }
+    for r in rows:
+        assert r["cells_per_s"] == pytest.approx(r["scenarios"] * r["positions"] / r["best_s"])
+        if "max_rel_diff_vs_numpy" in r:
+            assert r["max_rel_diff_vs_numpy"] < 1e-9
+
+
+def test_revaluation_accuracy_tiny(tmp_path):
+    out = tmp_path / "acc.json"
+    cases = "asian_arith_12,basket_3_call,bermudan_put_4"
+    proc = _run("revaluation_accuracy.py", "--paths", 4096, "--cases", cases, "--out", out, simulator=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["case"] for r in rows] == cases.split(",")
+    for r in rows:
+        assert r["stderr"] > 0 and r["diff"] == pytest.approx(r["closed_form"] - r["monte_carlo"])
+        # the approximations are within 1% of the price or a few stderr at 4096 paths
+        assert abs(r["diff"]) <= 5 * r["stderr"] + 0.01 * abs(r["monte_carlo"]), r
