@@ -131,6 +131,30 @@ def test_cpu_matches_reference(case):
         _close(got[late, p], np.maximum(phi * (m["spots"][late, 2] - 78.0), 0.0), 0, 1e-14)
 
 
+@pytest.mark.parametrize("elapsed", [0.0, 1 / 252, 0.3])
+def test_cpu_shared_market_path_matches_reference(case, elapsed):
+    """Scenarios sharing vols, rate and elapsed time (a VaR run) take the precomputed Black-Scholes-family
+    path on cpu for spot, forward, European and digital columns (zero vol and expired ones excepted)."""
+    from riskgpu.risk.grid import _linear_cpu
+
+    grid, m, _ = case
+    n = 40
+    vols = VOLS.copy()
+    vols[0] = 0.0  # underlying 0 has no volatility: its options take the generic kernel
+    shared = dict(
+        m, spots=m["spots"][:n], vols=np.tile(vols, (n, 1)), rates=np.full(n, 0.02), elapsed=np.full(n, elapsed)
+    )
+    ref = revalue(grid, **shared, backend="reference")
+    got = revalue(grid, **shared, backend="cpu")
+    _close(got, ref)
+    market = {k: np.ascontiguousarray(v, dtype=np.float64) for k, v in shared.items()}
+    done = _linear_cpu(grid, market, np.empty_like(got))
+    linear = np.isin(grid.codes, [FAMILIES[f] for f in ("spot", "forward", "european", "digital")])
+    assert done.any() and not done[~linear].any()
+    varied = dict(shared, rates=np.linspace(0.01, 0.03, n))
+    assert _linear_cpu(grid, {k: np.asarray(v, dtype=np.float64) for k, v in varied.items()}, got) is None
+
+
 def test_gpu_simulator_matches_reference_at_two_launch_shapes(case):
     grid, m, ref = case
     rows = slice(0, 6)

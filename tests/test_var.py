@@ -12,13 +12,13 @@ import math
 import numpy as np
 import polars as pl
 import pytest
+from conftest import k_sigma
 from scipy import stats as st
 
 import riskgpu as rg
 from riskgpu.analytic import bs_greeks, bs_price
 from riskgpu.risk.stats import rank
 from riskgpu.risk.streams import position_stream
-from tests.conftest import k_sigma
 
 ASOF = dt.date(2026, 11, 20)
 NAMES = ("AAA", "BBB", "CCC")
