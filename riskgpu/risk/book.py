@@ -1,7 +1,7 @@
 """A portfolio resolved against a market: products, quantities and market vectors in a canonical order.
 
-Positions are sorted by ``position_id`` and underlyings follow the market's order, so nothing computed from
-a ``Book`` depends on the order of the portfolio's rows.
+Positions are sorted by ``position_id`` and underlyings by name, so nothing computed from a ``Book`` depends
+on the order of the portfolio's rows or of the market's underlyings.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ class Book:
 
     ``ids``, ``quantities`` ``(n_pos,)``, ``products`` and ``assets`` (per position, the indices of its
     underlyings in ``names``) follow the sorted position ids; ``spots``, ``vols``, ``divs`` ``(k,)`` and
-    ``corr`` ``(k, k)`` follow ``names`` (the portfolio's underlyings in the market's order).
+    ``corr`` ``(k, k)`` follow ``names`` (the portfolio's underlyings, sorted).
     """
 
     ids: tuple[str, ...]
@@ -55,7 +55,7 @@ def resolve_book(portfolio: object, market: object) -> Book:
     products = portfolio.products(market)
     order = sorted(range(len(positions)), key=lambda i: positions[i].position_id)
     used = {u for p in positions for u in p.underlyings}
-    names = tuple(n for n in market.names if n in used)
+    names = tuple(sorted(used))
     index = {n: i for i, n in enumerate(names)}
     return Book(
         ids=tuple(positions[i].position_id for i in order),

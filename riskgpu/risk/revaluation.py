@@ -9,6 +9,7 @@ each position ``(n_scen, n_pos)``; the caller multiplies by the quantities.
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 
@@ -16,9 +17,14 @@ from riskgpu.risk.book import Book
 
 #: Scenario x position cells revalued per grid call (bounds the memory of large runs).
 CHUNK_CELLS = 1 << 22
-#: Relative spot bump and absolute vol bump of the sensitivities.
+#: Relative spot bump and absolute vol bump of the sensitivities (closed forms).
 SPOT_BUMP = 1e-4
 VOL_BUMP = 1e-4
+#: Trees (Americans, Bermudans): the value is piecewise smooth in the spot with kinks one node spacing
+#: ``2 vol sqrt(T / n)`` apart, so their spot bump is ``TREE_NODES`` node spacings and their vol bump
+#: ``TREE_VOL_BUMP``.
+TREE_NODES = 2.0
+TREE_VOL_BUMP = 0.01
 
 
 def encode_book(book: Book, tree_steps: int) -> object:
@@ -75,7 +81,9 @@ def sensitivities(book: Book, grid: object, *, elapsed: float, backend: str) -> 
     value; the time decay over the horizon) ``(n_pos,)``, ``delta`` ``(n_pos, k)``, ``gamma``
     ``(n_pos, k, k)`` (cross terms for underlyings held together, four-point), ``vega`` ``(n_pos, k)``.
     Spot bumps ``SPOT_BUMP`` relative, divided by the bumped spots' actual difference; vol bump ``VOL_BUMP``.
-    Tested against the Black-Scholes Greeks (``riskgpu.analytic.bs_greeks``).
+    Trees take their own wider bumps (``_tree_sensitivities``); spots and forwards their exact deltas
+    (1 and ``e^{-q tau}``). Tested against the Black-Scholes Greeks (``riskgpu.analytic.bs_greeks``), an
+    American call without dividends (the European's Greeks) and a 2000-step tree.
     """
     s0 = book.spots
     k = s0.size
@@ -118,7 +126,45 @@ def sensitivities(book: Book, grid: object, *, elapsed: float, backend: str) -> 
     vu = full(book, grid, spots_k, elapsed=0.0, backend=backend, vols=vols_up)
     vd = full(book, grid, spots_k, elapsed=0.0, backend=backend, vols=vols_dn)
     vega = ((vu - vd) / (vols_up - vols_dn).diagonal()[:, None]).T
+    for p, product in enumerate(book.products):
+        name = type(product).__name__
+        if name in ("Spot", "Forward"):
+            i = book.assets[p][0]
+            delta[p, i] = 1.0 if name == "Spot" else math.exp(-book.divs[i] * product.maturity)
+            gamma[p, i, i] = vega[p, i] = 0.0
+    _tree_sensitivities(book, grid, base, delta, gamma, vega, backend)
     return {"value": base, "theta": later - base, "delta": delta, "gamma": gamma, "vega": vega}
+
+
+def _tree_sensitivities(book: Book, grid: object, base, delta, gamma, vega, backend: str) -> None:  # noqa: ANN001
+    """Delta, gamma and vega of the tree positions (Americans, Bermudans), in place: spot bumps of
+    ``TREE_NODES`` node spacings ``2 vol sqrt(T / n)`` (at least ``SPOT_BUMP``), vol bumps ``TREE_VOL_BUMP``."""
+    trees = [p for p, x in enumerate(book.products) if getattr(x, "lsm", False)]
+    if not trees:
+        return
+    spots, vols = [], []
+    for p in trees:
+        i = book.assets[p][0]
+        rel = max(SPOT_BUMP, TREE_NODES * 2.0 * book.vols[i] * math.sqrt(book.products[p].maturity / grid.tree_steps))
+        for f in (1.0 + rel, 1.0 - rel):
+            r = book.spots.copy()
+            r[i] *= f
+            spots.append(r)
+            vols.append(book.vols)
+        for dv in (TREE_VOL_BUMP, -min(TREE_VOL_BUMP, book.vols[i])):
+            v = book.vols.copy()
+            v[i] += dv
+            spots.append(book.spots)
+            vols.append(v)
+    out = full(book, grid, np.array(spots), elapsed=0.0, backend=backend, vols=np.array(vols))
+    for m, p in enumerate(trees):
+        i = book.assets[p][0]
+        su, sd, vu, vd = (spots[4 * m][i], spots[4 * m + 1][i], vols[4 * m + 2][i], vols[4 * m + 3][i])
+        up, dn, hi, lo = out[4 * m : 4 * m + 4, p]
+        s0 = book.spots[i]
+        delta[p, i] = (up - dn) / (su - sd)
+        gamma[p, i, i] = ((up - base[p]) / (su - s0) - (base[p] - dn) / (s0 - sd)) / (0.5 * (su - sd))
+        vega[p, i] = (hi - lo) / (vu - vd) if vu > vd else 0.0
 
 
 def greeks_pnl(book: Book, sens: dict, spots: np.ndarray, vols: np.ndarray | None = None) -> np.ndarray:
@@ -141,11 +187,12 @@ def nested(
     seed: int,
     backend: str,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Inner Monte Carlo revaluation: ``(values, half_values, base)``.
+    """Inner Monte Carlo revaluation: ``(values, half_pnl, base)``: unit values in the scenarios, the unit P&L
+    on the first half of the inner paths, today's unit values.
 
     Each position is priced in each scenario by ``inner_paths`` paths on its own stream
     (``position_stream(id)``: the same normals in every scenario and for today's price, so the P&L's noise
-    is small where the payoff is smooth); ``half_values`` use the first half of those paths (the bias
+    is small where the payoff is smooth); ``half_pnl`` uses the first half of those paths (the bias
     estimate of ``var``). Spots and forwards are exact (closed form). Americans use Longstaff-Schwartz with
     ``inner_paths`` pilot paths. Oracle: the closed forms on European books, within the inner stderr.
     """
@@ -155,8 +202,7 @@ def nested(
     from riskgpu.risk.grid import advance
     from riskgpu.risk.streams import position_stream
 
-    if inner_paths < 64:
-        raise ValueError(f"var.inner_paths must be >= 64 (two halves of whole tiles), got {inner_paths}")
+    inner_paths = check_inner(inner_paths)
     spots = np.atleast_2d(np.asarray(spots, dtype=np.float64))
     today = full(book, grid, book.spots[None, :], elapsed=0.0, backend=backend)[0]
     exact_later = full(book, grid, spots, elapsed=elapsed, backend=backend)
@@ -169,7 +215,8 @@ def nested(
         product = book.products[p]
         kind = type(product).__name__
         if kind in ("Spot", "Forward"):
-            values[:, p] = halves[:, p] = exact_later[:, p]
+            values[:, p] = exact_later[:, p]
+            halves[:, p] = exact_later[:, p] - today[p]
             continue
         idx = book.assets[p]
         stream = position_stream(book.ids[p])
@@ -208,12 +255,17 @@ def nested(
                 base_half = half_v
             else:
                 values[s, p] = full_v
-                halves[s, p] = half_v - base_half + base[p]
+                halves[s, p] = half_v - base_half
     return values, halves, base
 
 
 def check_inner(inner_paths: object) -> int:
-    """``inner_paths``: an integer >= 64."""
-    if isinstance(inner_paths, bool) or not isinstance(inner_paths, (int, np.integer)) or inner_paths < 64:
-        raise ValueError(f"var.inner_paths must be an integer >= 64, got {inner_paths!r}")
+    """``inner_paths``: a positive multiple of 64 (two halves of whole 32-path tiles, for the bias estimate)."""
+    if (
+        isinstance(inner_paths, bool)
+        or not isinstance(inner_paths, (int, np.integer))
+        or inner_paths < 64
+        or inner_paths % 64
+    ):
+        raise ValueError(f"var.inner_paths must be a positive multiple of 64 (e.g. 1024), got {inner_paths!r}")
     return int(inner_paths)

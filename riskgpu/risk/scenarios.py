@@ -53,7 +53,8 @@ def covariance(
 
     ``source="market"``: ``corr * vols vols'``. ``"sample"``: the sample covariance of the daily log
     returns (mean removed) times 252. ``"ewma"``: RiskMetrics ``sum_j (1 - l) l^j r_{t-j} r_{t-j}'``
-    (zero mean, weights normalised to sum to one over the window) times 252, newest return weight ``1 - l``.
+    (zero mean) with the weights normalised to sum to one over the window (the newest weighs
+    ``(1 - l) / (1 - l^n)``), times 252.
     """
     source = choice("var", "covariance", source, COVARIANCES)
     if source == "market":
@@ -86,11 +87,13 @@ def monte_carlo_moves(
 ) -> np.ndarray:
     """Relative moves ``S_h / S_0`` ``(n_scenarios, k)`` with covariance ``cov * h / 252`` of the returns.
 
-    ``returns="lognormal"``: ``exp(x - var/2)``, x normal (so ``E[S_h] = S_0``); ``"normal"``: ``1 + x``;
-    ``"student_t"``: ``1 + x`` with x multivariate Student-t of ``dof > 2`` degrees of freedom scaled to the
-    same covariance (arithmetic, because ``E[exp(t)]`` is infinite). Scenario ``i`` draws Philox normals
-    at path index ``first + i`` of ``STREAM_SCENARIOS``; the t mixing variable is the chi-square quantile of
-    the normal CDF of one more normal.
+    ``returns="lognormal"``: ``exp(x - var/2)``, x normal (so ``E[S_h] = S_0``); ``"normal"``: ``1 + x``
+    (arithmetic; a move to a spot <= 0 is an error naming the scenario: use lognormal returns or a shorter
+    horizon); ``"student_t"``: ``exp(x - var/2)`` with x multivariate Student-t of ``dof > 2`` degrees of
+    freedom scaled to the same covariance (log returns, so spots stay positive; ``E[S_h]`` is not finite
+    under t log returns and the ``-var/2`` term is the lognormal model's). Scenario ``i`` draws Philox
+    normals at path index ``first + i`` of ``STREAM_SCENARIOS``; the t mixing variable is the chi-square
+    quantile of the normal CDF of one more normal.
     """
     returns = choice("var", "returns", returns, RETURNS)
     n = positive_int("var", "n_scenarios", n_scenarios, min_value=2)
@@ -105,12 +108,20 @@ def monte_carlo_moves(
     chol = psd_cholesky(np.asarray(cov, dtype=np.float64) * h)
     z = normals_np(k + 1, np.arange(first, first + n, dtype=np.uint64), key=seed_key(seed), stream=STREAM_SCENARIOS)
     x = z[:, :k] @ chol.T
-    if returns == "lognormal":
-        return np.exp(x - 0.5 * np.diag(cov) * h)
     if returns == "student_t":
         w = _st.chi2.ppf(ndtr(z[:, k]), dof)
         x *= np.sqrt((dof - 2.0) / w)[:, None]
-    return 1.0 + x
+    if returns != "normal":
+        return np.exp(x - 0.5 * np.diag(cov) * h)
+    moves = 1.0 + x
+    bad = np.argwhere(moves <= 0.0)
+    if bad.size:
+        i, j = bad[0]
+        raise ValueError(
+            f"var: returns='normal' moves underlying {j} to a spot <= 0 in scenario {first + i} (move 1 + x = "
+            f"{moves[i, j]:.4g}, horizon_days={horizon_days}); use returns='lognormal' or a shorter horizon"
+        )
+    return moves
 
 
 def annualised(cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -20,7 +20,7 @@ def check_confidence(owner: str, value: object) -> float:
     """A confidence level in (0, 1); anything else (bools, strings, 99 for 99%) names the argument."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)):
         raise ValueError(f"{owner} must be a number in (0, 1), got {value!r}")
-    a = float(value)
+    a = float(str(value))  # the shortest decimal of its own precision: a float32 0.99 is 0.99, not 0.9900000095
     if not 0.0 < a < 1.0:
         raise ValueError(f"{owner} must be in (0, 1) (0.99 for 99%), got {value!r}")
     return a
@@ -82,6 +82,19 @@ def cornish_fisher(z: float | np.ndarray, skew: float, excess_kurtosis: float) -
     ``z + (z^2 - 1) s / 6 + (z^3 - 3 z) k / 24 - (2 z^3 - 5 z) s^2 / 36``."""
     s, k = skew, excess_kurtosis
     return z + (z * z - 1.0) * s / 6.0 + (z**3 - 3.0 * z) * k / 24.0 - (2.0 * z**3 - 5.0 * z) * s * s / 36.0
+
+
+def cf_valid(cumulants: tuple[float, float, float, float], confidence: float) -> bool:
+    """True when the Cornish-Fisher expansion is increasing in ``z`` over the loss tail ``z <= N^{-1}(1 - a)``
+    (checked on a grid from -12; beyond it the probability is below 1e-32): only then is it a quantile
+    function, and VaR and ES from it meaningful (ES >= VaR)."""
+    _, k2, k3, k4 = cumulants
+    if k2 <= 0 or (k3 == 0.0 and k4 == 0.0):
+        return True
+    s, k = k3 / k2**1.5, k4 / k2**2
+    z = np.linspace(-12.0, float(ndtri(1.0 - confidence)), 4001)
+    slope = 1.0 + z * s / 3.0 + (3.0 * z * z - 3.0) * k / 24.0 - (6.0 * z * z - 5.0) * s * s / 36.0
+    return bool(np.all(slope > 0.0))
 
 
 def cf_var_es(cumulants: tuple[float, float, float, float], confidence: float) -> tuple[float, float]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,7 +20,7 @@ from riskgpu.backends import resolve as _resolve_backend
 from riskgpu.risk import revaluation as _rv
 from riskgpu.risk import scenarios as _sc
 from riskgpu.risk.book import Book, resolve_book
-from riskgpu.risk.parametric import APPROXIMATIONS, dollar_sensitivities, parametric_var
+from riskgpu.risk.parametric import APPROXIMATIONS, QUADRATIC_DRAWS, dollar_sensitivities, parametric_var
 from riskgpu.risk.stats import check_confidence, empirical_var_es, es_interval, var_interval
 
 METHODS = ("historical", "parametric", "monte_carlo")
@@ -110,6 +111,9 @@ class VaRResult:
         import polars as pl
 
         pnl = self._scenario_pnl()
+        clash = {"scenario", "total"} & set(self.position_ids)
+        if clash:
+            raise ValueError(f"pnl_frame: position ids {sorted(clash)} clash with the frame's own columns")
         cols = {"scenario": np.arange(pnl.size), "total": pnl}
         cols.update({pid: self.pnl_by_position[:, i] for i, pid in enumerate(self.position_ids)})
         return pl.DataFrame(cols)
@@ -180,7 +184,7 @@ def var(
         ``"ewma"`` (``ewma_decay``, default 0.94) daily log-return covariance from history, annualised.
     revaluation : scenario methods: ``"full"`` (default: closed forms, moment matching, CRR trees of
         ``tree_steps`` (default 200) steps), ``"nested"`` (inner Monte Carlo of ``inner_paths`` (default
-        1,000) paths per position and scenario on the position's stream; ``details["nested_bias"]``
+        1,024; a multiple of 64) paths per position and scenario on the position's stream; ``details["nested_bias"]``
         estimates the bias its noise adds to VaR), ``"greeks"`` (delta-gamma-vega from the grid).
     backend : the grid's backend: ``"auto"``, ``"reference"``, ``"cpu"``, ``"gpu"``.
 
@@ -226,6 +230,13 @@ def var(
         out = parametric_var(
             theta, w, a, cov * h, approximation=approximation, confidence=confidence, es_confidence=es_conf
         )
+        if out["quantile"] == "simulated":
+            warnings.warn(
+                "var: the delta-gamma P&L is too skewed for Cornish-Fisher (not increasing over the tail); "
+                f"VaR and ES are the quantile and tail mean of {QUADRATIC_DRAWS} draws of the quadratic form "
+                "(details['quantile'] == 'simulated')",
+                stacklevel=2,
+            )
         return VaRResult(
             **common,
             var=out["var"],
@@ -238,6 +249,7 @@ def var(
                 "approximation": approximation,
                 "covariance": source,
                 "cumulants": out["cumulants"],
+                "quantile": out["quantile"],
                 "dollar_delta": dict(zip(book.names, w.tolist(), strict=True)),
                 "theta": theta,
             },
@@ -246,6 +258,8 @@ def var(
     revaluation = choice("var", "revaluation", revaluation or "full", REVALUATIONS)
     if inner_paths is not None and revaluation != "nested":
         raise ValueError(f"var: inner_paths={inner_paths!r} applies only with revaluation='nested'")
+    if seed is not None and method == "historical" and revaluation != "nested":
+        raise ValueError(f"var: seed={seed!r} has no use in a historical run without revaluation='nested'")
     seed = 0 if seed is None else seed
     details: dict = {}
     if method == "historical":
@@ -273,12 +287,12 @@ def var(
         base = sens["value"]
         unit = _rv.greeks_pnl(book, sens, spots)
     else:
-        inner = _rv.check_inner(1_000 if inner_paths is None else inner_paths)
+        inner = _rv.check_inner(1024 if inner_paths is None else inner_paths)
         values, halves, base = _rv.nested(
             book, grid, spots, elapsed=h, inner_paths=inner, seed=seed, backend=name
         )  # fmt: skip
         unit = values - base
-        half_total = _book_total((halves - base) * book.quantities)
+        half_total = _book_total(halves * book.quantities)
         v_full = empirical_var_es(-_book_total(unit * book.quantities), confidence)[0]
         v_half = empirical_var_es(-half_total, confidence)[0]
         details.update({"inner_paths": inner, "var_half_paths": v_half, "nested_bias": v_half - v_full})
