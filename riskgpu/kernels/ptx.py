@@ -25,7 +25,10 @@ from pathlib import Path
 import numpy as np
 
 #: Kernels allowed to use local memory (spills or stack), with the reason.
-LOCAL_MEMORY_ALLOWED: dict[str, str] = {}
+LOCAL_MEMORY_ALLOWED: dict[str, str] = {
+    "var_grid": "the VaR revaluation grid: a per-thread CRR tree workspace (cuda.local.array of MAX_TREE + 1 "
+    "float64 values and as many exercise flags) for American and Bermudan positions",
+}
 
 _SASS_F64 = {"DADD", "DMUL", "DFMA", "DSETP", "DSET", "DMNMX", "DMMA"}
 _F64 = re.compile(r"^\s*(?:@%p\d+\s+)?[a-z]+(?:\.[a-z0-9]+)*\.f64\b", re.MULTILINE)
@@ -119,7 +122,20 @@ def compile_all(cc: tuple[int, int] = (9, 0)) -> list[dict]:
             sig = tuple(typeof(a) for a in args)
             ptx, _ = cuda.compile_ptx(simulate_kernel(dtype).py_func, sig, cc=cc)
             out.append({"kernel": "simulate", "dtype": dtype.name, "ptx": ptx})
+        out.append({"kernel": "var_grid", "dtype": "float64", "ptx": _var_grid_ptx(cc)})
     return out
+
+
+def _var_grid_ptx(cc: tuple[int, int]) -> str:
+    """PTX of the VaR revaluation grid's CUDA kernel (``riskgpu.risk.closed_grid.cuda_kernel``)."""
+    from numba import cuda, typeof
+
+    from riskgpu.risk.closed_grid import cuda_kernel
+
+    f2, f1, i2, i1 = np.zeros((2, 2)), np.zeros(2), np.zeros((2, 2), np.int64), np.zeros(2, np.int64)
+    args = (f2, i1, f2, i2, f2, f1, f2, f2, f1, f1, f2, f1, np.int64(8))
+    ptx, _ = cuda.compile_ptx(cuda_kernel().py_func, tuple(typeof(a) for a in args), cc=cc)
+    return ptx
 
 
 def _ptxas(ptx: str, arch: str, workdir: Path, stem: str, sass: bool) -> dict:
