@@ -169,7 +169,7 @@ def _ptxas(ptx: str, arch: str, workdir: Path, stem: str, sass: bool) -> dict:
         text = subprocess.run(
             [cuobjdump, "-sass", str(cubin)], capture_output=True, text=True, check=True, env=env
         ).stdout
-        ops = re.findall(r"/\*[0-9a-f]{4}\*/\s+(?:@!?U?P\w+\s+)?([A-Z][A-Z0-9]*(?:\.[A-Z0-9_]+)*)", text)
+        ops = re.findall(r"/\*[0-9a-f]{4,}\*/\s+(?:@!?U?P\w+\s+)?([A-Z][A-Z0-9]*(?:\.[A-Z0-9_]+)*)", text)
         info["sass_instructions"] = len(ops)
         info["sass_f64_instructions"] = sum(op.split(".")[0] in _SASS_F64 or "F64" in op.split(".")[1:] for op in ops)
     return info
