@@ -13,9 +13,13 @@ from riskgpu.backends import BackendInfo, BackendUnavailableError, backends
 from riskgpu.greeks import GreeksResult, greeks
 from riskgpu.models import GBM, Heston, Merton
 from riskgpu.products import American, Asian, Barrier, Basket, Digital, European, Forward, Lookback, Spot
+from riskgpu.risk.backtest import BacktestResult, backtest
+from riskgpu.risk.incremental import IncrementalVaR, incremental_var
 from riskgpu.risk.market import Market
 from riskgpu.risk.portfolio import Portfolio, Position
+from riskgpu.risk.rolling import RollingBacktest, rolling_backtest
 from riskgpu.risk.streams import position_stream
+from riskgpu.risk.stress import StressResult, StressScenario, stress
 from riskgpu.risk.valuation import price_portfolio
 from riskgpu.risk.var import VaRResult, var
 
@@ -27,6 +31,7 @@ __all__ = [
     "Asian",
     "BackendInfo",
     "BackendUnavailableError",
+    "BacktestResult",
     "Barrier",
     "Basket",
     "Digital",
@@ -34,24 +39,32 @@ __all__ = [
     "Forward",
     "GreeksResult",
     "Heston",
+    "IncrementalVaR",
     "Lookback",
     "Market",
     "Merton",
     "Portfolio",
     "Position",
     "PriceResult",
+    "RollingBacktest",
     "Spot",
+    "StressResult",
+    "StressScenario",
     "VaRResult",
     "__version__",
     "backends",
+    "backtest",
     "bs_greeks",
     "bs_price",
     "digital_price",
     "geometric_asian_price",
     "greeks",
+    "incremental_var",
     "position_stream",
     "price",
     "price_portfolio",
+    "rolling_backtest",
     "simulate",
+    "stress",
     "var",
 ]

@@ -43,8 +43,11 @@ class Book:
         return tuple(self.names[i] for i in self.assets[p])
 
 
-def resolve_book(portfolio: object, market: object) -> Book:
-    """Validate ``portfolio`` against ``market`` (errors name the position and field) and resolve it."""
+def resolve_book(portfolio: object, market: object, *, names: tuple[str, ...] | None = None) -> Book:
+    """Validate ``portfolio`` against ``market`` (errors name the position and field) and resolve it.
+
+    ``names``: the underlyings the scenarios draw (default the portfolio's; a superset keeps the scenarios of
+    two books comparable, as ``incremental_var`` needs)."""
     if not hasattr(portfolio, "positions") or not hasattr(portfolio, "products"):
         raise TypeError(f"portfolio must be a riskgpu.Portfolio, got {type(portfolio).__name__}")
     if not hasattr(market, "asof") or not hasattr(market, "spot_vector"):
@@ -55,7 +58,7 @@ def resolve_book(portfolio: object, market: object) -> Book:
     products = portfolio.products(market)
     order = sorted(range(len(positions)), key=lambda i: positions[i].position_id)
     used = {u for p in positions for u in p.underlyings}
-    names = tuple(sorted(used))
+    names = tuple(sorted(used if names is None else set(names) | used))
     index = {n: i for i, n in enumerate(names)}
     return Book(
         ids=tuple(positions[i].position_id for i in order),

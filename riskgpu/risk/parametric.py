@@ -50,9 +50,10 @@ def cumulants(theta: float, w: np.ndarray, a: np.ndarray, c: np.ndarray) -> tupl
 QUADRATIC_DRAWS = 1 << 20
 
 
-def quadratic_losses(w: np.ndarray, a: np.ndarray, c: np.ndarray, *, n: int = QUADRATIC_DRAWS) -> np.ndarray:
-    """``n`` draws of the loss ``-(w'r + r'Ar/2)``, ``r ~ N(0, c)``, in the eigenbasis of ``L'AL`` (``c = LL'``):
-    ``sum_j b_j y_j + lambda_j y_j^2 / 2`` with ``y`` Philox normals (seed 0, ``STREAM_SCENARIOS``)."""
+def quadratic_losses(w: np.ndarray, a: np.ndarray, c: np.ndarray, *, n: int = QUADRATIC_DRAWS) -> tuple:
+    """``(losses, basis)``: ``n`` draws of the loss ``-(w'r + r'Ar/2)``, ``r ~ N(0, c)``, taken in the eigenbasis
+    of ``L'AL`` (``c = LL'``) as ``-(sum_j b_j y_j + lambda_j y_j^2 / 2)`` with ``y`` Philox normals (seed 0,
+    ``STREAM_SCENARIOS``, draw ``i`` = path index ``i``); draw ``i``'s returns are ``r = basis @ y_i``."""
     low = psd_cholesky(c)
     lam, vec = np.linalg.eigh(low.T @ a @ low)
     b = vec.T @ (low.T @ w)
@@ -62,7 +63,7 @@ def quadratic_losses(w: np.ndarray, a: np.ndarray, c: np.ndarray, *, n: int = QU
         idx = np.arange(first, first + step, dtype=np.uint64)
         y = normals_np(b.size, idx, key=seed_key(0), stream=STREAM_SCENARIOS)
         out[first : first + step] = -(y @ b + 0.5 * (y * y) @ lam)
-    return out
+    return out, low @ vec
 
 
 def parametric_var(
@@ -94,10 +95,12 @@ def parametric_var(
             "cumulants": ks,
             "quantile": "cornish_fisher",
         }
-    losses = quadratic_losses(w, a, c)
+    losses, basis = quadratic_losses(w, a, c)
     return {
         "var": empirical_var_es(losses, confidence)[0],
         "es": empirical_var_es(losses, es_confidence)[1],
         "cumulants": ks,
         "quantile": "simulated",
+        "losses": losses,
+        "basis": basis,
     }

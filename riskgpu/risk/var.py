@@ -8,6 +8,7 @@ confidence ``a`` over ``N`` scenarios is the ``ceil(a N)``-th smallest loss and 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 import warnings
@@ -17,6 +18,7 @@ import numpy as np
 
 from riskgpu._checks import choice, positive_int
 from riskgpu.backends import resolve as _resolve_backend
+from riskgpu.risk import contributions as _ct
 from riskgpu.risk import revaluation as _rv
 from riskgpu.risk import scenarios as _sc
 from riskgpu.risk.book import Book, resolve_book
@@ -52,6 +54,9 @@ class VaRResult:
     ``(n_scen, n_pos)``, columns in ``position_ids`` order); both are ``None`` for parametric VaR.
     ``var_ci`` / ``es_ci``: 95% intervals of Monte Carlo VaR/ES (order statistics; asymptotic normal for
     ES). ``details`` holds the method's own figures (covariance used, cumulants, nested bias estimate ...).
+    ``component_var`` / ``component_es`` ``(n_pos,)`` sum to ``var`` / ``es``; ``marginal_var`` is dVaR/dq
+    per unit of each position (``riskgpu.risk.contributions``); ``contributions(by=...)`` groups them.
+    ``stressed``: the same run over the stressed window (``stressed=(start, end)``), beside this one.
     """
 
     method: str
@@ -70,6 +75,13 @@ class VaRResult:
     backend: str | None = None
     elapsed_s: float = 0.0
     details: dict = field(default_factory=dict)
+    quantities: np.ndarray | None = None
+    books: tuple[str | None, ...] = ()
+    underlyings: tuple[str, ...] = ()
+    component_var: np.ndarray | None = None
+    component_es: np.ndarray | None = None
+    marginal_var: np.ndarray | None = None
+    stressed: VaRResult | None = None
 
     @property
     def n_scenarios(self) -> int | None:
@@ -89,6 +101,40 @@ class VaRResult:
             raise ValueError("parametric VaR has no scenario P&L; run method='historical' or 'monte_carlo'")
         return self.pnl
 
+    def contributions(self, by: str = "position") -> object:
+        """Component VaR and ES (and, by position, marginal VaR and quantity) as a polars DataFrame, one row per
+        ``"position"``, ``"underlying"`` (a basket's names joined by "|") or ``"book"``, sorted by it; the
+        columns sum to ``var`` and ``es`` to float precision."""
+        import polars as pl
+
+        by = choice("contributions", "by", by, ("position", "underlying", "book"))
+        if by == "position":
+            return pl.DataFrame(
+                {
+                    "position_id": list(self.position_ids),
+                    "book": list(self.books),
+                    "underlying": list(self.underlyings),
+                    "quantity": self.quantities,
+                    "component_var": self.component_var,
+                    "component_es": self.component_es,
+                    "marginal_var": self.marginal_var,
+                },
+                schema_overrides={"book": pl.String},
+            )
+        keys = self.underlyings if by == "underlying" else tuple("(none)" if b is None else b for b in self.books)
+        groups: dict[str, list[int]] = {}
+        for i, key in enumerate(keys):
+            groups.setdefault(key, []).append(i)
+        names = sorted(groups)
+        return pl.DataFrame(
+            {
+                by: names,
+                "component_var": [math.fsum(self.component_var[groups[n]].tolist()) for n in names],
+                "component_es": [math.fsum(self.component_es[groups[n]].tolist()) for n in names],
+                "positions": [len(groups[n]) for n in names],
+            }
+        )
+
     def summary(self) -> dict:
         """The headline figures as a plain dict (JSON-ready)."""
         return {
@@ -104,6 +150,7 @@ class VaRResult:
             "revaluation": self.revaluation,
             "backend": self.backend,
             "base_value": math.fsum(self.base_values.tolist()),
+            "stressed": None if self.stressed is None else self.stressed.summary(),
         }
 
     def pnl_frame(self) -> object:
@@ -130,12 +177,43 @@ def _book_total(per_position: np.ndarray) -> np.ndarray:
     return np.array([math.fsum(row) for row in per_position.tolist()], dtype=np.float64)
 
 
-def _cov(book: Book, market: object, source: str, lookback_days: int | None, ewma_decay: float | None) -> np.ndarray:
+def _window(value: object) -> tuple[np.datetime64, np.datetime64] | None:
+    """``stressed=(start, end)``: two ISO dates (strings or dates), start <= end."""
+    if value is None:
+        return None
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise ValueError(f"var.stressed must be (start, end) ISO dates, got {value!r}")
+    try:
+        a, b = (np.datetime64(str(v), "D") for v in value)
+    except ValueError as exc:
+        raise ValueError(f"var.stressed must be (start, end) ISO dates (YYYY-MM-DD), got {value!r}") from exc
+    if a > b:
+        raise ValueError(f"var.stressed start {value[0]!r} is after its end {value[1]!r}")
+    return a, b
+
+
+def _closes(market: object, names: tuple[str, ...], window: tuple | None) -> tuple[np.ndarray, np.ndarray]:
+    """The market's closes of ``names`` (to its as-of date), cut to ``window`` when one is given."""
+    dates, closes = market.closes(names)
+    if window is None:
+        return dates, closes
+    keep = (dates >= window[0]) & (dates <= window[1])
+    if keep.sum() < 2:
+        raise ValueError(
+            f"var.stressed=({window[0]}, {window[1]}): the history has {int(keep.sum())} dates in that window "
+            f"(it runs {dates[0]} to {dates[-1]})"
+        )
+    return dates[keep], closes[keep]
+
+
+def _cov(
+    book: Book, market: object, source: str, lookback_days: int | None, ewma_decay: float | None, window: tuple | None
+) -> np.ndarray:
     if ewma_decay is not None and source != "ewma":
         raise ValueError(f"var: ewma_decay={ewma_decay!r} applies only with covariance='ewma', not {source!r}")
     if lookback_days is not None and source == "market":
         raise ValueError(f"var: lookback_days={lookback_days!r} needs covariance='sample' or 'ewma' (or historical)")
-    closes = None if source == "market" else market.closes(book.names)[1]
+    closes = None if source == "market" else _closes(market, book.names, window)[1]
     return _sc.covariance(
         source=source,
         vols=book.vols,
@@ -167,6 +245,7 @@ def var(
     revaluation: str | None = None,
     inner_paths: int | None = None,
     tree_steps: int | None = None,
+    stressed: tuple[str, str] | None = None,
 ) -> VaRResult:
     """Value at Risk and Expected Shortfall of ``portfolio`` under ``market``.
 
@@ -184,17 +263,24 @@ def var(
         ``"ewma"`` (``ewma_decay``, default 0.94) daily log-return covariance from history, annualised.
     revaluation : scenario methods: ``"full"`` (default: closed forms, moment matching, CRR trees of
         ``tree_steps`` (default 200) steps), ``"nested"`` (inner Monte Carlo of ``inner_paths`` (default
-        1,024; a multiple of 64) paths per position and scenario on the position's stream; ``details["nested_bias"]``
-        estimates the bias its noise adds to VaR), ``"greeks"`` (delta-gamma-vega from the grid).
+        1,024; a multiple of 64) paths per position and scenario on the position's stream;
+        ``details["nested_bias"]`` estimates the bias its noise adds to VaR), ``"greeks"`` (delta-gamma-vega).
+    stressed : ``(start, end)`` ISO dates: the same run again over that window of history (historical: its
+        return windows; parametric and Monte Carlo: the window's sample covariance, or EWMA with
+        ``covariance="ewma"``), returned as ``VaRResult.stressed`` beside the current figures.
     backend : the grid's backend: ``"auto"``, ``"reference"``, ``"cpu"``, ``"gpu"``.
 
-    Options that do not apply to ``method`` are errors. Returns a ``VaRResult``. Tested against
-    ``z sqrt(w'Cw h/252)`` (linear books), the exact lognormal quantile, an independent order statistic
-    (historical) and the closed forms (nested, greeks) on European books.
+    Options that do not apply to ``method`` are errors. Returns a ``VaRResult`` with contributions. Tested
+    against ``z sqrt(w'Cw h/252)`` (linear books), the exact lognormal quantile, an independent order
+    statistic (historical) and the closed forms (nested, greeks) on European books.
     """
-    t0 = time.perf_counter()
-    method = choice("var", "method", method, METHODS)
-    options = {
+    window = _window(stressed)
+    kwargs = {
+        "method": method,
+        "confidence": confidence,
+        "es_confidence": es_confidence,
+        "horizon_days": horizon_days,
+        "backend": backend,
         "lookback_days": lookback_days,
         "overlapping": overlapping,
         "approximation": approximation,
@@ -208,7 +294,42 @@ def var(
         "inner_paths": inner_paths,
         "tree_steps": tree_steps,
     }
+    result = run_var(portfolio, market, **kwargs)
+    if window is None:
+        return result
+    if method != "historical" and covariance in (None, "market"):
+        if covariance == "market":
+            raise ValueError("var: stressed=... needs covariance from history ('sample' or 'ewma'), not 'market'")
+        kwargs["covariance"] = "sample"
+    if method == "historical":
+        kwargs["lookback_days"] = None
+    other = run_var(portfolio, market, window=window, **kwargs)
+    other.details["stressed_window"] = (str(window[0]), str(window[1]))
+    return dataclasses.replace(result, stressed=other)
+
+
+def run_var(
+    portfolio: object,
+    market: object,
+    *,
+    method: str,
+    confidence: float,
+    es_confidence: float | None,
+    horizon_days: int,
+    backend: str,
+    window: tuple | None = None,
+    names: tuple[str, ...] | None = None,
+    **options: object,
+) -> VaRResult:
+    """``var`` on the market's whole history (or the ``window`` of it), with scenarios drawn for ``names``
+    (default: the portfolio's underlyings; ``incremental_var`` passes the union of two books')."""
+    t0 = time.perf_counter()
+    method = choice("var", "method", method, METHODS)
     _given(options, method)
+    lookback_days, overlapping, approximation = (options[k] for k in ("lookback_days", "overlapping", "approximation"))
+    n_scenarios, returns, dof, covariance = (options[k] for k in ("n_scenarios", "returns", "dof", "covariance"))
+    ewma_decay, seed, revaluation = options["ewma_decay"], options["seed"], options["revaluation"]
+    inner_paths, tree_steps = options["inner_paths"], options["tree_steps"]
     confidence = check_confidence("var.confidence", confidence)
     es_conf = confidence if es_confidence is None else check_confidence("var.es_confidence", es_confidence)
     horizon_days = _sc.check_horizon(horizon_days)
@@ -216,34 +337,49 @@ def var(
         lookback_days = positive_int("var", "lookback_days", lookback_days)
     name = _resolve_backend(backend)
     tree = 200 if tree_steps is None else positive_int("var", "tree_steps", tree_steps)
-    book = resolve_book(portfolio, market)
+    book = resolve_book(portfolio, market, names=names)
     grid = _rv.encode_book(book, tree)
     h = _sc.horizon_years(horizon_days)
-    common = {"method": method, "confidence": confidence, "es_confidence": es_conf, "horizon_days": horizon_days}
+    common = {
+        "method": method,
+        "confidence": confidence,
+        "es_confidence": es_conf,
+        "horizon_days": horizon_days,
+        "position_ids": book.ids,
+        "quantities": book.quantities,
+        "books": book.books,
+        "underlyings": tuple("|".join(book.underlyings(p)) for p in range(book.n_positions)),
+        "backend": name,
+    }
 
     if method == "parametric":
         approximation = choice("var", "approximation", approximation or "delta_normal", APPROXIMATIONS)
         source = covariance or "market"
-        cov = _cov(book, market, source, lookback_days, ewma_decay)
+        cov = _cov(book, market, source, lookback_days, ewma_decay, window)
         sens = _rv.sensitivities(book, grid, elapsed=h, backend=name)
         theta, w, a = dollar_sensitivities(book, sens)
-        out = parametric_var(
-            theta, w, a, cov * h, approximation=approximation, confidence=confidence, es_confidence=es_conf
-        )
-        if out["quantile"] == "simulated":
+        c = cov * h
+        out = parametric_var(theta, w, a, c, approximation=approximation, confidence=confidence, es_confidence=es_conf)
+        w_pos = sens["delta"] * book.spots
+        a_pos = sens["gamma"] * np.outer(book.spots, book.spots)
+        q = book.quantities
+        if approximation == "delta_normal":
+            comp = _ct.delta_normal(w_pos, c, q, confidence, es_conf)
+        elif out["quantile"] == "cornish_fisher":
+            comp = _ct.delta_gamma(w_pos, a_pos, c, q, confidence, es_conf)
+        else:
             warnings.warn(
                 "var: the delta-gamma P&L is too skewed for Cornish-Fisher (not increasing over the tail); "
                 f"VaR and ES are the quantile and tail mean of {QUADRATIC_DRAWS} draws of the quadratic form "
                 "(details['quantile'] == 'simulated')",
-                stacklevel=2,
+                stacklevel=3,
             )
+            comp = _ct.delta_gamma_simulated(w_pos, a_pos, q, out["losses"], out["basis"], confidence, es_conf)
         return VaRResult(
             **common,
             var=out["var"],
             es=out["es"],
-            position_ids=book.ids,
             base_values=book.quantities * sens["value"],
-            backend=name,
             elapsed_s=time.perf_counter() - t0,
             details={
                 "approximation": approximation,
@@ -253,6 +389,7 @@ def var(
                 "dollar_delta": dict(zip(book.names, w.tolist(), strict=True)),
                 "theta": theta,
             },
+            **comp,
         )
 
     revaluation = choice("var", "revaluation", revaluation or "full", REVALUATIONS)
@@ -265,7 +402,7 @@ def var(
     if method == "historical":
         if overlapping is not None and not isinstance(overlapping, bool):
             raise ValueError(f"var.overlapping must be True or False, got {overlapping!r}")
-        dates, closes = market.closes(book.names)
+        dates, closes = _closes(market, book.names, window)
         r = _sc.log_returns(
             closes, horizon_days=horizon_days, overlapping=overlapping is not False, lookback_days=lookback_days
         )
@@ -273,7 +410,7 @@ def var(
         details.update({"windows": r.shape[0], "overlapping": overlapping is not False, "last_date": str(dates[-1])})
     else:
         source = covariance or "market"
-        cov = _cov(book, market, source, lookback_days, ewma_decay)
+        cov = _cov(book, market, source, lookback_days, ewma_decay, window)
         n = 10_000 if n_scenarios is None else positive_int("var", "n_scenarios", n_scenarios, min_value=2)
         rets = returns or "lognormal"
         moves = _sc.monte_carlo_moves(cov, n_scenarios=n, horizon_days=horizon_days, returns=rets, dof=dof, seed=seed)
@@ -288,9 +425,7 @@ def var(
         unit = _rv.greeks_pnl(book, sens, spots)
     else:
         inner = _rv.check_inner(1024 if inner_paths is None else inner_paths)
-        values, halves, base = _rv.nested(
-            book, grid, spots, elapsed=h, inner_paths=inner, seed=seed, backend=name
-        )  # fmt: skip
+        values, halves, base = _rv.nested(book, grid, spots, elapsed=h, inner_paths=inner, seed=seed, backend=name)
         unit = values - base
         half_total = _book_total(halves * book.quantities)
         v_full = empirical_var_es(-_book_total(unit * book.quantities), confidence)[0]
@@ -304,17 +439,18 @@ def var(
     ci = {}
     if method == "monte_carlo":
         ci = {"var_ci": var_interval(losses, confidence), "es_ci": es_interval(losses, es_conf)}
+    comp = _ct.simulation(unit, book.quantities, pnl, confidence, es_conf)
+    details["var_scenario"] = comp.pop("var_scenario")
     return VaRResult(
         **common,
         var=value_at_risk,
         es=es,
-        position_ids=book.ids,
         base_values=book.quantities * base,
         pnl=pnl,
         pnl_by_position=by_position,
         revaluation=revaluation,
-        backend=name,
         elapsed_s=time.perf_counter() - t0,
         details=details,
         **ci,
+        **comp,
     )

@@ -1,0 +1,126 @@
+"""Rolling VaR backtest: today's book revalued over the market's history, one-day VaR forecasts against the
+realised hypothetical P&L, then ``rg.backtest`` on the series."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from riskgpu._checks import choice, positive_int
+from riskgpu.backends import resolve as _resolve_backend
+from riskgpu.risk import revaluation as _rv
+from riskgpu.risk import scenarios as _sc
+from riskgpu.risk.book import resolve_book
+from riskgpu.risk.parametric import dollar_sensitivities, parametric_var
+from riskgpu.risk.stats import check_confidence, empirical_var_es
+
+METHODS = ("historical", "parametric", "monte_carlo")
+
+
+@dataclass(frozen=True)
+class RollingBacktest:
+    """``dates`` ``(n,)`` of the P&L days, ``var`` ``(n,)`` the forecasts made at the close before each,
+    ``pnl`` ``(n,)`` the realised hypothetical P&L, ``result`` the ``BacktestResult``."""
+
+    method: str
+    window_days: int
+    confidence: float
+    dates: np.ndarray
+    var: np.ndarray
+    pnl: np.ndarray
+    result: object
+
+    def frame(self) -> object:
+        """The series as a polars DataFrame: ``date``, ``var``, ``pnl``, ``exception``."""
+        import polars as pl
+
+        return pl.DataFrame({"date": self.dates, "var": self.var, "pnl": self.pnl, "exception": -self.pnl > self.var})
+
+
+def _total(unit: np.ndarray, q: np.ndarray) -> np.ndarray:
+    return np.array([math.fsum(row) for row in (unit * q).tolist()])
+
+
+def rolling_backtest(
+    portfolio: object,
+    market: object,
+    *,
+    method: str = "historical",
+    window_days: int = 250,
+    start: str | None = None,
+    end: str | None = None,
+    confidence: float = 0.99,
+    backend: str = "auto",
+    tree_steps: int = 200,
+    n_scenarios: int = 2_000,
+    seed: int = 0,
+) -> RollingBacktest:
+    """One-day VaR forecasts of today's book over history, backtested.
+
+    For every P&L day ``d`` (history dates in ``[start, end]`` with ``window_days`` daily returns before the
+    previous close ``t``): the book (today's products and maturities: a hypothetical-P&L backtest) is put at
+    the closes of ``t``; its VaR forecast comes from the ``window_days`` daily log returns ending at ``t``
+    (``"historical"``: full revaluation under them; ``"parametric"``: delta-normal with their sample
+    covariance; ``"monte_carlo"``: ``n_scenarios`` lognormal draws with that covariance, ``seed``); the
+    realised P&L is the book revalued at the closes of ``d`` one trading day later minus its value at ``t``.
+    Then ``rg.backtest(var, pnl, confidence=confidence)``. Tested by counting the exceptions independently.
+    """
+    from riskgpu.risk.backtest import backtest
+
+    method = choice("rolling_backtest", "method", method, METHODS)
+    window_days = positive_int("rolling_backtest", "window_days", window_days, min_value=2)
+    confidence = check_confidence("rolling_backtest.confidence", confidence)
+    name = _resolve_backend(backend)
+    book = resolve_book(portfolio, market)
+    dates, closes = market.closes(book.names)
+    lo = np.datetime64(str(start), "D") if start is not None else dates[0]
+    hi = np.datetime64(str(end), "D") if end is not None else dates[-1]
+    days = [t + 1 for t in range(window_days, len(dates) - 1) if lo <= dates[t + 1] <= hi]
+    if not days:
+        raise ValueError(
+            f"rolling_backtest: no P&L day in [{lo}, {hi}] has {window_days} daily returns before it "
+            f"(history {dates[0]} to {dates[-1]}, {len(dates)} dates)"
+        )
+    h = _sc.horizon_years(1)
+    q = book.quantities
+    forecasts, realised = [], []
+    for d in days:
+        t = d - 1
+        today = dataclasses.replace(book, spots=closes[t].astype(np.float64))
+        grid = _rv.encode_book(today, tree_steps)
+        base = _rv.full(today, grid, today.spots[None, :], elapsed=0.0, backend=name)[0]
+        moved = _rv.full(today, grid, closes[d][None, :], elapsed=h, backend=name)[0]
+        realised.append(_total((moved - base)[None, :], q)[0])
+        r = np.diff(np.log(closes[t - window_days : t + 1]), axis=0)
+        if method == "historical":
+            unit = _rv.full(today, grid, today.spots * np.exp(r), elapsed=h, backend=name) - base
+            forecasts.append(empirical_var_es(-_total(unit, q), confidence)[0])
+            continue
+        cov = np.atleast_2d(np.cov(r, rowvar=False, ddof=1)) * _sc.DAYS_PER_YEAR
+        if method == "parametric":
+            sens = _rv.sensitivities(today, grid, elapsed=h, backend=name)
+            theta, w, a = dollar_sensitivities(today, sens)
+            out = parametric_var(
+                theta, w, a, cov * h, approximation="delta_normal", confidence=confidence, es_confidence=confidence
+            )
+            forecasts.append(out["var"])
+            continue
+        moves = _sc.monte_carlo_moves(
+            cov, n_scenarios=n_scenarios, horizon_days=1, returns="lognormal", dof=None, seed=seed
+        )  # fmt: skip
+        unit = _rv.full(today, grid, today.spots * moves, elapsed=h, backend=name) - base
+        forecasts.append(empirical_var_es(-_total(unit, q), confidence)[0])
+    var = np.array(forecasts)
+    pnl = np.array(realised)
+    return RollingBacktest(
+        method=method,
+        window_days=window_days,
+        confidence=confidence,
+        dates=dates[days],
+        var=var,
+        pnl=pnl,
+        result=backtest(var, pnl, confidence=confidence),
+    )
