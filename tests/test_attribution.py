@@ -212,3 +212,18 @@ def test_contributions_of_nested_revaluation_sum_to_the_totals():
                  inner_paths=256, backend="cpu")  # fmt: skip
     assert math.fsum(res.component_var.tolist()) == pytest.approx(res.var, rel=1e-12)
     assert math.fsum(res.component_es.tolist()) == pytest.approx(res.es, rel=1e-12)
+
+
+def test_rolling_backtest_of_the_demo_book():
+    """The shipped demo book (every instrument type) over the last weeks of its history: the exceptions of
+    the returned series recounted here, and the P&L of the first day recomputed from rg.var's machinery."""
+    from pathlib import Path
+
+    demo = Path(__file__).resolve().parents[1] / "data" / "demo"
+    portfolio, mkt = rg.Portfolio.read(demo / "portfolio.csv"), rg.Market.read(demo / "market")
+    res = rg.rolling_backtest(portfolio, mkt, window_days=250, start="2026-10-20", backend="cpu")
+    assert res.result.n == len(res.var) == len(res.pnl) >= 20
+    exceptions = int(np.sum(-res.pnl > res.var))
+    assert res.result.exceptions == exceptions
+    assert list(res.result.exception_days) == [i for i in range(len(res.var)) if -res.pnl[i] > res.var[i]]
+    assert np.all(res.var > 0) and np.all(np.isfinite(res.pnl))

@@ -14,6 +14,7 @@ from riskgpu.backends import resolve as _resolve_backend
 from riskgpu.risk import revaluation as _rv
 from riskgpu.risk import scenarios as _sc
 from riskgpu.risk.book import resolve_book
+from riskgpu.risk.grid import advance
 from riskgpu.risk.parametric import dollar_sensitivities, parametric_var
 from riskgpu.risk.stats import check_confidence, empirical_var_es
 
@@ -62,7 +63,8 @@ def rolling_backtest(
 
     For every P&L day ``d`` (history dates in ``[start, end]`` with ``window_days`` daily returns before the
     previous close ``t``): the book (today's products and maturities: a hypothetical-P&L backtest) is put at
-    the closes of ``t``; its VaR forecast comes from the ``window_days`` daily log returns ending at ``t``
+    the closes of ``t`` (seasoned state made consistent with them: lookback extremes widened to the spot, a
+    barrier at or beyond it hit); its VaR forecast comes from the ``window_days`` daily log returns ending at ``t``
     (``"historical"``: full revaluation under them; ``"parametric"``: delta-normal with their sample
     covariance; ``"monte_carlo"``: ``n_scenarios`` lognormal draws with that covariance, ``seed``); the
     realised P&L is the book revalued at the closes of ``d`` one trading day later minus its value at ``t``.
@@ -89,7 +91,13 @@ def rolling_backtest(
     forecasts, realised = [], []
     for d in days:
         t = d - 1
-        today = dataclasses.replace(book, spots=closes[t].astype(np.float64))
+        spots = closes[t].astype(np.float64)
+        # seasoned state must hold at the historical spot: lookback extremes widen to it, barriers beyond it hit
+        products = tuple(
+            advance(x, spot_today=spots[a[0]], spot=spots[a[0]], elapsed=0.0) if len(a) == 1 else x
+            for x, a in zip(book.products, book.assets, strict=True)
+        )
+        today = dataclasses.replace(book, spots=spots, products=products)
         grid = _rv.encode_book(today, tree_steps)
         base = _rv.full(today, grid, today.spots[None, :], elapsed=0.0, backend=name)[0]
         moved = _rv.full(today, grid, closes[d][None, :], elapsed=h, backend=name)[0]
