@@ -17,6 +17,7 @@ from riskgpu.risk.book import resolve_book
 from riskgpu.risk.grid import advance
 from riskgpu.risk.parametric import dollar_sensitivities, parametric_var
 from riskgpu.risk.stats import check_confidence, empirical_var_es
+from riskgpu.risk.var import iso_day
 
 METHODS = ("historical", "parametric", "monte_carlo")
 
@@ -56,8 +57,8 @@ def rolling_backtest(
     confidence: float = 0.99,
     backend: str = "auto",
     tree_steps: int = 200,
-    n_scenarios: int = 2_000,
-    seed: int = 0,
+    n_scenarios: int | None = None,
+    seed: int | None = None,
 ) -> RollingBacktest:
     """One-day VaR forecasts of today's book over history, backtested.
 
@@ -66,7 +67,8 @@ def rolling_backtest(
     the closes of ``t`` (seasoned state made consistent with them: lookback extremes widened to the spot, a
     barrier at or beyond it hit); its VaR forecast comes from the ``window_days`` daily log returns ending at ``t``
     (``"historical"``: full revaluation under them; ``"parametric"``: delta-normal with their sample
-    covariance; ``"monte_carlo"``: ``n_scenarios`` lognormal draws with that covariance, ``seed``); the
+    covariance; ``"monte_carlo"``: ``n_scenarios`` (default 2,000) lognormal draws with that covariance,
+    ``seed`` (default 0); both refused with the other methods); the
     realised P&L is the book revalued at the closes of ``d`` one trading day later minus its value at ``t``.
     Then ``rg.backtest(var, pnl, confidence=confidence)``. Tested by counting the exceptions independently.
     """
@@ -75,11 +77,20 @@ def rolling_backtest(
     method = choice("rolling_backtest", "method", method, METHODS)
     window_days = positive_int("rolling_backtest", "window_days", window_days, min_value=2)
     confidence = check_confidence("rolling_backtest.confidence", confidence)
+    tree_steps = positive_int("rolling_backtest", "tree_steps", tree_steps)
+    if method != "monte_carlo" and (n_scenarios is not None or seed is not None):
+        raise ValueError(f"rolling_backtest: n_scenarios and seed apply only to method='monte_carlo', not {method!r}")
+    n_scenarios = (
+        2_000 if n_scenarios is None else positive_int("rolling_backtest", "n_scenarios", n_scenarios, min_value=2)
+    )
+    seed = 0 if seed is None else seed
     name = _resolve_backend(backend)
     book = resolve_book(portfolio, market)
     dates, closes = market.closes(book.names)
-    lo = np.datetime64(str(start), "D") if start is not None else dates[0]
-    hi = np.datetime64(str(end), "D") if end is not None else dates[-1]
+    lo = iso_day("rolling_backtest.start", start) if start is not None else dates[0]
+    hi = iso_day("rolling_backtest.end", end) if end is not None else dates[-1]
+    if lo > hi:
+        raise ValueError(f"rolling_backtest: start {start!r} is after end {end!r}")
     days = [t + 1 for t in range(window_days, len(dates) - 1) if lo <= dates[t + 1] <= hi]
     if not days:
         raise ValueError(
@@ -123,6 +134,12 @@ def rolling_backtest(
         forecasts.append(empirical_var_es(-_total(unit, q), confidence)[0])
     var = np.array(forecasts)
     pnl = np.array(realised)
+    if np.any(var < 0):
+        i = int(np.argmax(var < 0))
+        raise ValueError(
+            f"rolling_backtest: the {confidence} VaR forecast for {dates[days[i]]} is negative ({var[i]:.6g}: the "
+            "book gains even in that quantile's scenario); a backtest needs VaR >= 0 (raise the confidence)"
+        )
     return RollingBacktest(
         method=method,
         window_days=window_days,

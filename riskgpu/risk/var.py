@@ -9,6 +9,7 @@ confidence ``a`` over ``N`` scenarios is the ``ceil(a N)``-th smallest loss and 
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import math
 import time
 import warnings
@@ -177,16 +178,26 @@ def _book_total(per_position: np.ndarray) -> np.ndarray:
     return np.array([math.fsum(row) for row in per_position.tolist()], dtype=np.float64)
 
 
+def iso_day(owner: str, value: object) -> np.datetime64:
+    """A strict ``YYYY-MM-DD`` string or a ``datetime.date`` as ``datetime64[D]``; anything else ("2026-03",
+    2025, "today") names ``owner`` and the value."""
+    if isinstance(value, datetime.date):
+        return np.datetime64(value.isoformat(), "D")
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return np.datetime64(datetime.date.fromisoformat(value).isoformat(), "D")
+        except ValueError:
+            pass
+    raise ValueError(f"{owner} must be a date YYYY-MM-DD, got {value!r}")
+
+
 def _window(value: object) -> tuple[np.datetime64, np.datetime64] | None:
     """``stressed=(start, end)``: two ISO dates (strings or dates), start <= end."""
     if value is None:
         return None
     if not isinstance(value, (tuple, list)) or len(value) != 2:
         raise ValueError(f"var.stressed must be (start, end) ISO dates, got {value!r}")
-    try:
-        a, b = (np.datetime64(str(v), "D") for v in value)
-    except ValueError as exc:
-        raise ValueError(f"var.stressed must be (start, end) ISO dates (YYYY-MM-DD), got {value!r}") from exc
+    a, b = iso_day("var.stressed start", value[0]), iso_day("var.stressed end", value[1])
     if a > b:
         raise ValueError(f"var.stressed start {value[0]!r} is after its end {value[1]!r}")
     return a, b
@@ -198,6 +209,12 @@ def _closes(market: object, names: tuple[str, ...], window: tuple | None) -> tup
     if window is None:
         return dates, closes
     keep = (dates >= window[0]) & (dates <= window[1])
+    if keep.any() and (window[0] < dates[0] or window[1] > dates[-1]):
+        warnings.warn(
+            f"var.stressed=({window[0]}, {window[1]}) runs outside the history ({dates[0]} to {dates[-1]}): "
+            f"only {dates[keep][0]} to {dates[keep][-1]} is used",
+            stacklevel=4,
+        )
     if keep.sum() < 2:
         raise ValueError(
             f"var.stressed=({window[0]}, {window[1]}): the history has {int(keep.sum())} dates in that window "
@@ -301,10 +318,12 @@ def var(
         if covariance == "market":
             raise ValueError("var: stressed=... needs covariance from history ('sample' or 'ewma'), not 'market'")
         kwargs["covariance"] = "sample"
-    if method == "historical":
-        kwargs["lookback_days"] = None
+    kwargs["lookback_days"] = None  # the window is the data
     other = run_var(portfolio, market, window=window, **kwargs)
     other.details["stressed_window"] = (str(window[0]), str(window[1]))
+    dates = market.closes(tuple(sorted({u for p in portfolio.positions for u in p.underlyings})))[0]
+    used = dates[(dates >= window[0]) & (dates <= window[1])]
+    other.details["stressed_span"] = (str(used[0]), str(used[-1]))
     return dataclasses.replace(result, stressed=other)
 
 
