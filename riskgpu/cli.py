@@ -1,4 +1,4 @@
-"""The ``riskgpu`` command line: ``info``, ``price`` and ``var`` (the batch runner comes with ``run``).
+"""The ``riskgpu`` command line: ``info``, ``price``, ``var`` and ``validate`` (the batch runner comes with ``run``).
 
 Exit codes: 0 ok, 1 run failed, 2 invalid input (arguments, config), 3 partial (reserved for ``run``).
 """
@@ -79,6 +79,14 @@ def _parser() -> argparse.ArgumentParser:
     from riskgpu import cli_var
 
     cli_var.add_parser(sub)
+    va = sub.add_parser(
+        "validate",
+        help="check a run config and every input file it names, without computing",
+        description="Validate a run config (TOML): keys, types and ranges, the portfolio against the market, "
+        "each VaR run's options and each stress scenario. Exit 0 when valid, 2 with the file, key or row named.",
+    )
+    va.add_argument("config", type=Path)
+    va.add_argument("--json", action="store_true", help="print the summary as JSON")
     return p
 
 
@@ -293,6 +301,25 @@ def _info(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _validate(args: argparse.Namespace) -> int:
+    from riskgpu.config import ConfigError
+    from riskgpu.risk.market import MarketError
+    from riskgpu.risk.portfolio import PortfolioError
+    from riskgpu.runner import validate
+
+    try:
+        _, summary = validate(args.config)
+    except (ConfigError, MarketError, PortfolioError, ValueError) as exc:
+        raise InputError(str(exc)) from exc
+    if args.json:
+        print(json.dumps(summary, indent=1))
+    else:
+        print(f"{args.config}: valid ({summary['positions']} positions on {summary['underlyings']} underlyings, as of "
+              f"{summary['asof']}; {len(summary['var_runs'])} VaR runs, {len(summary['stress_scenarios'])} stress "
+              f"scenarios, backtest {'yes' if summary['backtest'] else 'no'})")  # fmt: skip
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``riskgpu`` command; returns the exit code."""
     args = _parser().parse_args(argv)
@@ -301,6 +328,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from riskgpu import cli_var
 
             return cli_var.run(args, InputError)
+        if args.command == "validate":
+            return _validate(args)
         return {"info": _info, "price": _price}[args.command](args)
     except InputError as exc:
         print(f"riskgpu: error: {exc}", file=sys.stderr)

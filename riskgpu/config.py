@@ -1,0 +1,197 @@
+"""The nightly run's configuration: TOML validated into typed objects (pydantic), errors naming the key path.
+
+``load_config(path)`` reads the file, expands ``${NAME}`` environment variables in path strings, resolves
+relative paths against the config file's folder and validates every key: an unknown key, a wrong type, an
+out-of-range number or a missing input file is a ``ConfigError`` naming the file, the key path
+(``risk[1].confidence``) and the value. First slice of the batch runner (issue 7): the runner, outputs and
+report build on these objects.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+Probability = Annotated[float, Field(gt=0.0, lt=1.0)]
+#: Paths arrive as TOML strings (strict mode would want Path objects).
+FilePath = Annotated[Path, Field(strict=False)]
+
+
+class ConfigError(ValueError):
+    """An invalid config; the message names the file, the key path and the value (CLI exit code 2)."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Inputs(_Section):
+    """``[inputs]``: the portfolio file, the market folder, an optional as-of date check and correlation repair."""
+
+    portfolio: FilePath
+    market: FilePath
+    asof: datetime.date | None = None
+    repair: Literal["none", "nearest"] = "none"
+
+
+class Engine(_Section):
+    """``[engine]``: how positions are priced by Monte Carlo."""
+
+    backend: Literal["auto", "reference", "cpu", "gpu"] = "auto"
+    dtype: Literal["float64", "float32"] = "float64"
+    seed: Annotated[int, Field(ge=0, lt=2**64)] = 0
+    n_paths: Annotated[int, Field(ge=2)] = 100_000
+    antithetic: bool = False
+    control_variate: bool = False
+
+
+class Pricing(_Section):
+    """``[pricing]``: the Greeks reported per position."""
+
+    greeks: Annotated[tuple[Literal["delta", "gamma", "vega", "rho", "theta"], ...], Field(strict=False)] = ()
+
+
+class VaRRun(_Section):
+    """One ``[[risk]]`` table: the options of ``rg.var`` (those that do not apply to the method are errors
+    when the run is made, with this run's name)."""
+
+    name: Annotated[str, Field(min_length=1)]
+    method: Literal["historical", "parametric", "monte_carlo"]
+    confidence: Probability = 0.99
+    es_confidence: Probability | None = None
+    horizon_days: Annotated[int, Field(ge=1)] = 1
+    lookback_days: Annotated[int, Field(ge=1)] | None = None
+    overlapping: bool | None = None
+    approximation: Literal["delta_normal", "delta_gamma"] | None = None
+    n_scenarios: Annotated[int, Field(ge=2)] | None = None
+    returns: Literal["lognormal", "normal", "student_t"] | None = None
+    dof: Annotated[float, Field(gt=2.0)] | None = None
+    covariance: Literal["market", "sample", "ewma"] | None = None
+    ewma_decay: Probability | None = None
+    seed: Annotated[int, Field(ge=0, lt=2**64)] | None = None
+    revaluation: Literal["full", "nested", "greeks"] | None = None
+    inner_paths: Annotated[int, Field(ge=64, multiple_of=64)] | None = None
+    tree_steps: Annotated[int, Field(ge=1, le=1024)] | None = None
+    stressed: Annotated[tuple[datetime.date, datetime.date], Field(strict=False)] | None = None
+
+
+class Stress(_Section):
+    """One ``[[stress]]`` table: ``rg.StressScenario``'s fields."""
+
+    name: Annotated[str, Field(min_length=1)]
+    spot: float | dict[str, float] = 0.0
+    vol: float | dict[str, float] = 0.0
+    rate: float = 0.0
+    days: Annotated[int, Field(ge=0)] = 0
+
+
+class Backtest(_Section):
+    """``[backtest]``: ``rg.rolling_backtest``'s options."""
+
+    method: Literal["historical", "parametric", "monte_carlo"] = "historical"
+    window_days: Annotated[int, Field(ge=2)] = 250
+    start: datetime.date | None = None
+    end: datetime.date | None = None
+    confidence: Probability = 0.99
+
+
+class Outputs(_Section):
+    """``[outputs]``: where the run folder goes and in which table formats."""
+
+    folder: FilePath
+    formats: Annotated[tuple[Literal["parquet", "csv"], ...], Field(strict=False)] = ("parquet", "csv")
+    overwrite: bool = False
+
+
+class RunConfig(_Section):
+    """The whole config file."""
+
+    inputs: Inputs
+    engine: Engine = Engine()
+    pricing: Pricing = Pricing()
+    risk: Annotated[tuple[VaRRun, ...], Field(strict=False)] = ()
+    stress: Annotated[tuple[Stress, ...], Field(strict=False)] = ()
+    backtest: Backtest | None = None
+    outputs: Outputs
+    on_error: Literal["fail", "skip"] = "fail"
+
+    @field_validator("risk", "stress")
+    @classmethod
+    def _unique_names(cls, runs: tuple) -> tuple:
+        seen = set()
+        for i, run in enumerate(runs):
+            if run.name in seen:
+                raise ValueError(f"name {run.name!r} is repeated (entry {i}); names must be unique")
+            seen.add(run.name)
+        return runs
+
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+#: The keys holding paths: ``${NAME}`` is expanded in them and relative paths resolve against the config.
+PATH_KEYS = (("inputs", "portfolio"), ("inputs", "market"), ("outputs", "folder"))
+
+
+def _expand(text: str, where: str, source: Path) -> str:
+    def one(m: re.Match) -> str:
+        if m.group(1) not in os.environ:
+            raise ConfigError(f"{source}: {where} = {text!r}: environment variable ${{{m.group(1)}}} is not set")
+        return os.environ[m.group(1)]
+
+    return _ENV.sub(one, text)
+
+
+def _loc(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _clean(loc: tuple) -> tuple:
+    """Drop pydantic's union/type tags (e.g. ``function-after[...]``, ``float``) from an error location."""
+    return tuple(p for p in loc if isinstance(p, int) or not re.match(r"^(function-|[a-z]+\[|float$|int$|str$)", p))
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Read and validate a run config (TOML); ``ConfigError`` names the file, key path and value.
+
+    Tested with malformed configs (unknown keys, wrong types, out-of-range numbers, missing files, bad dates,
+    unset environment variables) that each name what is wrong.
+    """
+    source = Path(path)
+    try:
+        raw = tomllib.loads(source.read_text())
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{source}: no such config file") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{source}: cannot read the config: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
+    base = source.resolve().parent
+    for section, key in PATH_KEYS:
+        table = raw.get(section)
+        if isinstance(table, dict) and isinstance(table.get(key), str):
+            text = _expand(table[key], f"{section}.{key}", source)
+            table[key] = str(p if (p := Path(text).expanduser()).is_absolute() else base / p)
+    try:
+        config = RunConfig.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = _loc(_clean(err["loc"])) or "(top level)"
+        value = err.get("input")
+        shown = "missing" if err["type"] == "missing" else f"= {value!r}"
+        raise ConfigError(f"{source}: {where} {shown}: {err['msg']}") from None
+    for label, p, kind in (
+        ("inputs.portfolio", config.inputs.portfolio, "file"),
+        ("inputs.market", config.inputs.market, "folder"),
+    ):
+        ok = p.is_file() if kind == "file" else p.is_dir()
+        if not ok:
+            raise ConfigError(f"{source}: {label} = {str(p)!r}: no such {kind}")
+    return config
