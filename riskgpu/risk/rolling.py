@@ -4,7 +4,6 @@ realised hypothetical P&L, then ``rg.backtest`` on the series."""
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +15,7 @@ from riskgpu.risk import scenarios as _sc
 from riskgpu.risk.book import resolve_book
 from riskgpu.risk.grid import advance
 from riskgpu.risk.parametric import dollar_sensitivities, parametric_var
-from riskgpu.risk.stats import check_confidence, empirical_var_es
+from riskgpu.risk.stats import book_totals, check_confidence, empirical_var_es
 from riskgpu.risk.var import iso_day
 
 METHODS = ("historical", "parametric", "monte_carlo")
@@ -40,10 +39,6 @@ class RollingBacktest:
         import polars as pl
 
         return pl.DataFrame({"date": self.dates, "var": self.var, "pnl": self.pnl, "exception": -self.pnl > self.var})
-
-
-def _total(unit: np.ndarray, q: np.ndarray) -> np.ndarray:
-    return np.array([math.fsum(row) for row in (unit * q).tolist()])
 
 
 def rolling_backtest(
@@ -112,11 +107,11 @@ def rolling_backtest(
         grid = _rv.encode_book(today, tree_steps)
         base = _rv.full(today, grid, today.spots[None, :], elapsed=0.0, backend=name)[0]
         moved = _rv.full(today, grid, closes[d][None, :], elapsed=h, backend=name)[0]
-        realised.append(_total((moved - base)[None, :], q)[0])
+        realised.append(book_totals((moved - base)[None, :] * q)[0])
         r = np.diff(np.log(closes[t - window_days : t + 1]), axis=0)
         if method == "historical":
             unit = _rv.full(today, grid, today.spots * np.exp(r), elapsed=h, backend=name) - base
-            forecasts.append(empirical_var_es(-_total(unit, q), confidence)[0])
+            forecasts.append(empirical_var_es(-book_totals(unit * q), confidence)[0])
             continue
         cov = np.atleast_2d(np.cov(r, rowvar=False, ddof=1)) * _sc.DAYS_PER_YEAR
         if method == "parametric":
@@ -131,7 +126,7 @@ def rolling_backtest(
             cov, n_scenarios=n_scenarios, horizon_days=1, returns="lognormal", dof=None, seed=seed
         )  # fmt: skip
         unit = _rv.full(today, grid, today.spots * moves, elapsed=h, backend=name) - base
-        forecasts.append(empirical_var_es(-_total(unit, q), confidence)[0])
+        forecasts.append(empirical_var_es(-book_totals(unit * q), confidence)[0])
     var = np.array(forecasts)
     pnl = np.array(realised)
     if np.any(var < 0):

@@ -31,6 +31,11 @@ def rank(confidence: float, n: int) -> int:
     return max(1, math.ceil(Fraction(repr(float(confidence))) * n))
 
 
+def book_totals(per_position: np.ndarray) -> np.ndarray:
+    """Exactly rounded (``math.fsum``) row sums of ``(n_scen, n_pos)`` P&L: independent of the column order."""
+    return np.array([math.fsum(row) for row in np.asarray(per_position, dtype=np.float64).tolist()])
+
+
 def empirical_var_es(losses: np.ndarray, confidence: float) -> tuple[float, float]:
     """``(VaR, ES)`` of the loss sample ``losses`` ``(N,)`` at ``confidence``.
 

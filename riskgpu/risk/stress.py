@@ -19,6 +19,7 @@ import numpy as np
 from riskgpu.backends import resolve as _resolve_backend
 from riskgpu.risk import revaluation as _rv
 from riskgpu.risk.book import resolve_book
+from riskgpu.risk.stats import book_totals
 
 __all__ = ["StressResult", "StressScenario", "stress"]
 
@@ -265,7 +266,7 @@ def stress(
     )
     q = book.quantities
     by_pos = q[None, :] * (values[1:] - values[0][None, :])
-    total = np.array([math.fsum(row) for row in by_pos.tolist()], dtype=np.float64)
+    total = book_totals(by_pos)
     return StressResult(
         scenario_names=tuple(sc.name for sc in scenarios),
         position_ids=book.ids,

@@ -9,7 +9,6 @@ confidence ``a`` over ``N`` scenarios is the ``ceil(a N)``-th smallest loss and 
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import math
 import time
 import warnings
@@ -19,12 +18,13 @@ import numpy as np
 
 from riskgpu._checks import choice, positive_int
 from riskgpu.backends import resolve as _resolve_backend
+from riskgpu.io.tables import cell_date
 from riskgpu.risk import contributions as _ct
 from riskgpu.risk import revaluation as _rv
 from riskgpu.risk import scenarios as _sc
 from riskgpu.risk.book import Book, resolve_book
 from riskgpu.risk.parametric import APPROXIMATIONS, QUADRATIC_DRAWS, dollar_sensitivities, parametric_var
-from riskgpu.risk.stats import check_confidence, empirical_var_es, es_interval, var_interval
+from riskgpu.risk.stats import book_totals, check_confidence, empirical_var_es, es_interval, var_interval
 
 METHODS = ("historical", "parametric", "monte_carlo")
 REVALUATIONS = ("full", "nested", "greeks")
@@ -173,22 +173,13 @@ def _given(options: dict, method: str) -> None:
         raise ValueError(f"var: method={method!r} does not take {', '.join(f'{k}={options[k]!r}' for k in bad)}")
 
 
-def _book_total(per_position: np.ndarray) -> np.ndarray:
-    """Exactly rounded row sums (independent of the column order)."""
-    return np.array([math.fsum(row) for row in per_position.tolist()], dtype=np.float64)
-
-
 def iso_day(owner: str, value: object) -> np.datetime64:
     """A strict ``YYYY-MM-DD`` string or a ``datetime.date`` as ``datetime64[D]``; anything else ("2026-03",
     2025, "today") names ``owner`` and the value."""
-    if isinstance(value, datetime.date):
-        return np.datetime64(value.isoformat(), "D")
-    if isinstance(value, str) and len(value) == 10:
-        try:
-            return np.datetime64(datetime.date.fromisoformat(value).isoformat(), "D")
-        except ValueError:
-            pass
-    raise ValueError(f"{owner} must be a date YYYY-MM-DD, got {value!r}")
+    try:
+        return np.datetime64(cell_date(value).isoformat(), "D")
+    except ValueError:
+        raise ValueError(f"{owner} must be a date YYYY-MM-DD, got {value!r}") from None
 
 
 def _window(value: object) -> tuple[np.datetime64, np.datetime64] | None:
@@ -446,12 +437,12 @@ def run_var(
         inner = _rv.check_inner(1024 if inner_paths is None else inner_paths)
         values, halves, base = _rv.nested(book, grid, spots, elapsed=h, inner_paths=inner, seed=seed, backend=name)
         unit = values - base
-        half_total = _book_total(halves * book.quantities)
-        v_full = empirical_var_es(-_book_total(unit * book.quantities), confidence)[0]
+        half_total = book_totals(halves * book.quantities)
+        v_full = empirical_var_es(-book_totals(unit * book.quantities), confidence)[0]
         v_half = empirical_var_es(-half_total, confidence)[0]
         details.update({"inner_paths": inner, "var_half_paths": v_half, "nested_bias": v_half - v_full})
     by_position = unit * book.quantities
-    pnl = _book_total(by_position)
+    pnl = book_totals(by_position)
     losses = -pnl
     value_at_risk = empirical_var_es(losses, confidence)[0]
     es = empirical_var_es(losses, es_conf)[1]
