@@ -102,9 +102,11 @@ class Backtest(_Section):
 
 
 class Outputs(_Section):
-    """``[outputs]``: where the run folder goes and in which table formats."""
+    """``[outputs]``: the parent folder of the run folders, the run folder's name (default
+    ``<config stem>_<as-of date>``) and the table formats."""
 
     folder: FilePath
+    name: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.=+-]*$")] | None = None
     formats: Annotated[tuple[Literal["parquet", "csv"], ...], Field(strict=False)] = ("parquet", "csv")
     overwrite: bool = False
 
@@ -137,8 +139,12 @@ _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 PATH_KEYS = (("inputs", "portfolio"), ("inputs", "market"), ("outputs", "folder"))
 
 
-def _expand(text: str, where: str, source: Path) -> str:
+def _expand(text: str, where: str, source: Path, asof: str | None) -> str:
     def one(m: re.Match) -> str:
+        if m.group(1) == "ASOF":
+            if asof is None:
+                raise ConfigError(f"{source}: {where} = {text!r}: ${{ASOF}} needs inputs.asof or --asof")
+            return asof
         if m.group(1) not in os.environ:
             raise ConfigError(f"{source}: {where} = {text!r}: environment variable ${{{m.group(1)}}} is not set")
         return os.environ[m.group(1)]
@@ -158,8 +164,11 @@ def _clean(loc: tuple) -> tuple:
     return tuple(p for p in loc if isinstance(p, int) or not re.match(r"^(function-|[a-z]+\[|float$|int$|str$)", p))
 
 
-def load_config(path: str | Path) -> RunConfig:
+def load_config(path: str | Path, *, asof: datetime.date | None = None) -> RunConfig:
     """Read and validate a run config (TOML); ``ConfigError`` names the file, key path and value.
+
+    ``asof`` (``riskgpu run --asof``) replaces ``inputs.asof``; ``${ASOF}`` in a path is the as-of date
+    (``YYYY-MM-DD``), so a nightly config can name ``market = "/data/market/${ASOF}"``.
 
     Tested with malformed configs (unknown keys, wrong types, out-of-range numbers, missing files, bad dates,
     unset environment variables) that each name what is wrong.
@@ -174,10 +183,14 @@ def load_config(path: str | Path) -> RunConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
     base = source.resolve().parent
+    if asof is not None and isinstance(raw.get("inputs"), dict):
+        raw["inputs"]["asof"] = asof
+    day = raw.get("inputs", {}).get("asof") if isinstance(raw.get("inputs"), dict) else None
+    day = day.isoformat() if isinstance(day, datetime.date) and not isinstance(day, datetime.datetime) else None
     for section, key in PATH_KEYS:
         table = raw.get(section)
         if isinstance(table, dict) and isinstance(table.get(key), str):
-            text = _expand(table[key], f"{section}.{key}", source)
+            text = _expand(table[key], f"{section}.{key}", source, day)
             table[key] = str(p if (p := Path(text).expanduser()).is_absolute() else base / p)
     try:
         config = RunConfig.model_validate(raw)

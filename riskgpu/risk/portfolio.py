@@ -100,6 +100,11 @@ class PortfolioError(ValueError):
             parts.append(f"field {field}" if value is _UNSET else f"field {field} = {value!r}")
         super().__init__(f"{', '.join(parts)}: {reason}" if parts else reason)
 
+    @property
+    def has_value(self) -> bool:
+        """Whether the error names a value (``value`` may be None itself: a missing cell)."""
+        return self.value is not _UNSET
+
     def with_source(self, source: str | None) -> PortfolioError:
         """The same error naming ``source`` (unchanged if it names one already or ``source`` is None)."""
         if source is None or self.source is not None:
@@ -333,14 +338,7 @@ class Portfolio:
     @classmethod
     def from_frame(cls, df: Any, *, source: str | None = None) -> Portfolio:
         """A portfolio from a polars DataFrame, one row per position."""
-        if not (hasattr(df, "columns") and hasattr(df, "iter_rows")):
-            raise PortfolioError(f"expected a polars DataFrame, got {type(df).__name__}", source=source)
-        for col in df.columns:
-            if col not in COLUMNS:
-                raise PortfolioError(f"unknown column {col!r} (known: {', '.join(COLUMNS)})", source=source, field=col)
-        missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
-        if missing:
-            raise PortfolioError(f"missing required column(s) {', '.join(missing)}", source=source)
+        check_columns(df, source)
         return cls.from_records(df.iter_rows(named=True), source=source)
 
     @classmethod
@@ -448,6 +446,18 @@ class Portfolio:
                 schema[t] = pl.Int64 if t in _INTS else pl.Boolean if t == "knocked" else pl.Float64
                 schema[t] = pl.String if t in _CHOICES else schema[t]
         return pl.DataFrame(cols, schema=schema)
+
+
+def check_columns(df: Any, source: str | None) -> None:
+    """A polars DataFrame with only known columns and every required one, or a ``PortfolioError``."""
+    if not (hasattr(df, "columns") and hasattr(df, "iter_rows")):
+        raise PortfolioError(f"expected a polars DataFrame, got {type(df).__name__}", source=source)
+    for col in df.columns:
+        if col not in COLUMNS:
+            raise PortfolioError(f"unknown column {col!r} (known: {', '.join(COLUMNS)})", source=source, field=col)
+    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
+    if missing:
+        raise PortfolioError(f"missing required column(s) {', '.join(missing)}", source=source)
 
 
 def _join(value: object) -> str:

@@ -2,12 +2,154 @@
 
 from __future__ import annotations
 
-import numpy as np
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
+from riskgpu._checks import choice
 from riskgpu.backends import resolve as _resolve_backend
+from riskgpu.greeks import GREEKS
 from riskgpu.risk import revaluation as _rv
-from riskgpu.risk.book import resolve_book
+from riskgpu.risk.book import Book, resolve_book
 from riskgpu.risk.streams import position_stream
+
+#: The long Greeks table's columns (one row per position, Greek and underlying, or pair for gamma).
+GREEK_COLUMNS = ("position_id", "greek", "underlying", "underlying_2", "value", "stderr", "method")
+
+
+@dataclass
+class Valuation:
+    """Per-position results of ``value_positions`` in Book order (positions that failed are left out).
+
+    ``rows`` one dict per priced position (the ``price_portfolio`` columns and, per requested Greek ``g``,
+    ``g`` and ``g_stderr``: per unit, None for a Greek that is per underlying on a multi-asset position);
+    ``greeks`` the long rows (``GREEK_COLUMNS``); ``failed`` ``{position_id: reason}`` with ``on_error="skip"``.
+    """
+
+    rows: list[dict] = field(default_factory=list)
+    greeks: list[dict] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+def _linear_greeks(product: object, model: object, which: Sequence[str]) -> dict[str, float]:
+    """Exact Greeks of a spot (delta 1) or forward (``S e^{-q tau} - K e^{-r tau}``); theta is ``-dV/dtau``
+    as in ``rg.greeks``."""
+    if type(product).__name__ == "Spot":
+        exact = {"delta": 1.0, "gamma": 0.0, "vega": 0.0, "rho": 0.0, "theta": 0.0}
+    else:
+        tau, s, q, r, k = product.maturity, float(model.spot), float(model.div), float(model.rate), product.strike
+        fs, fk = s * math.exp(-q * tau), k * math.exp(-r * tau)
+        exact = {"delta": math.exp(-q * tau), "gamma": 0.0, "vega": 0.0, "rho": tau * fk, "theta": q * fs - r * fk}
+    return {g: exact[g] for g in which}
+
+
+def _greek_rows(pid: str, names: tuple[str, ...], g: str, value: object, stderr: object, method: str) -> list[dict]:
+    row = {"position_id": pid, "greek": g, "method": method}
+    if g in ("rho", "theta"):  # one number per position (a pathwise rho of a basket comes as a 1-list)
+        value, stderr = (x[0] if isinstance(x, list) else x for x in (value, stderr))
+        return [{**row, "underlying": "|".join(names), "underlying_2": None, "value": value, "stderr": stderr}]
+    if len(names) == 1:
+        first = value[0] if isinstance(value, list) else value
+        err = stderr[0] if isinstance(stderr, list) else stderr
+        if g == "gamma" and isinstance(first, list):
+            first, err = first[0], err[0]
+        two = names[0] if g == "gamma" else None
+        return [{**row, "underlying": names[0], "underlying_2": two, "value": first, "stderr": err}]
+    if g == "gamma":
+        return [
+            {**row, "underlying": a, "underlying_2": b, "value": value[i][j], "stderr": stderr[i][j]}
+            for i, a in enumerate(names)
+            for j, b in enumerate(names)
+            if j >= i
+        ]
+    return [
+        {**row, "underlying": a, "underlying_2": None, "value": value[i], "stderr": stderr[i]}
+        for i, a in enumerate(names)
+    ]
+
+
+def value_positions(
+    book: Book,
+    market: object,
+    *,
+    n_paths: int,
+    seed: int,
+    backend: str = "auto",
+    dtype: str = "float64",
+    antithetic: bool = False,
+    control_variate: bool = False,
+    greeks: Sequence[str] = (),
+    tree_steps: int = 200,
+    on_error: str = "fail",
+    on_position: Callable[[int], None] | None = None,
+) -> Valuation:
+    """Price (and, with ``greeks``, the Greeks of) every position of ``book`` on its own stream.
+
+    Monte Carlo positions use ``rg.greeks`` (which prices on the same paths as ``rg.price``: the same value
+    and stderr) or, with ``control_variate`` or no Greeks, ``rg.price``; spots and forwards are exact.
+    ``on_error="skip"`` records a position whose pricing raises in ``Valuation.failed`` and goes on;
+    ``on_position(p)`` is called after each. Tested through ``price_portfolio`` against ``rg.price``/``rg.greeks``.
+    """
+    from riskgpu.api import price
+    from riskgpu.greeks import greeks as mc_greeks
+
+    on_error = choice("price_portfolio", "on_error", on_error, ("fail", "skip"))
+    which = tuple(choice("price_portfolio", "greeks", g, GREEKS) for g in greeks)
+    name = _resolve_backend(backend)
+    grid = _rv.encode_book(book, tree_steps)
+    closed = _rv.full(book, grid, book.spots[None, :], elapsed=0.0, backend=name)[0]
+    out = Valuation()
+    run = {"n_paths": n_paths, "seed": seed, "backend": name, "dtype": dtype, "antithetic": antithetic}
+    for p, product in enumerate(book.products):
+        pid, names, q = book.ids[p], book.underlyings(p), float(book.quantities[p])
+        try:
+            model = market.model(names)
+            row = {
+                "position_id": pid,
+                "book": book.books[p],
+                "instrument": book.instruments[p],
+                "underlying": "|".join(names),
+                "quantity": q,
+            }
+            if type(product).__name__ in ("Spot", "Forward"):
+                value, err, method = float(closed[p]), 0.0, "closed_form"
+                g_values = _linear_greeks(product, model, which)
+                g_errs, g_methods = dict.fromkeys(which, 0.0), dict.fromkeys(which, "exact")
+            else:
+                stream = position_stream(pid)
+                method = "lsm" if getattr(product, "lsm", False) else "monte_carlo"
+                g_values, g_errs, g_methods = {}, {}, {}
+                if which:
+                    gr = mc_greeks(product, model, which=which, stream=stream, **run)
+                    g_values, g_errs, g_methods = gr.values, gr.stderrs, gr.methods
+                    res = gr.price
+                if control_variate or not which:
+                    res = price(product, model, stream=stream, control_variate=control_variate, **run)
+                value, err = float(res.value), float(res.stderr)
+            row.update(
+                price=value,
+                stderr=err,
+                closed_form=float(closed[p]),
+                value=q * value,
+                value_stderr=abs(q) * err,
+                method=method,
+            )
+            longs = []
+            for g in which:
+                scalar = len(names) == 1 or g in ("rho", "theta")
+                longs += _greek_rows(pid, names, g, g_values[g], g_errs[g], g_methods[g])
+                row[g] = longs[-1]["value"] if scalar else None
+                row[f"{g}_stderr"] = longs[-1]["stderr"] if scalar else None
+        except Exception as exc:
+            if on_error == "fail":
+                raise
+            out.failed[pid] = f"{type(exc).__name__}: {exc}"
+        else:
+            out.rows.append(row)
+            out.greeks += longs
+        if on_position is not None:
+            on_position(p)
+    return out
 
 
 def price_portfolio(
@@ -19,6 +161,9 @@ def price_portfolio(
     backend: str = "auto",
     dtype: str = "float64",
     tree_steps: int = 200,
+    greeks: Sequence[str] = (),
+    antithetic: bool = False,
+    control_variate: bool = False,
 ) -> object:
     """Price every position; a polars DataFrame, one row per position sorted by ``position_id``.
 
@@ -26,51 +171,53 @@ def price_portfolio(
     and ``stderr`` (per unit: ``rg.price`` with ``n_paths`` paths on ``stream=position_stream(id)``, so
     a position's price depends on nothing else in the book; spots and forwards are exact, stderr 0;
     Americans are Longstaff-Schwartz out of sample), ``closed_form`` (the revaluation grid's value: closed
-    form or fast approximation), ``value`` and ``value_stderr`` (times the quantity), ``method``.
-    Tested against ``rg.price`` with the position's stream.
+    form or fast approximation), ``value`` and ``value_stderr`` (times the quantity), ``method``; then per
+    Greek ``g`` in ``greeks`` (``rg.greeks`` on the same stream; exact for spots and forwards) ``g`` and
+    ``g_stderr`` per unit (null for a per-underlying Greek of a basket: see ``greeks_frame``).
+    Tested against ``rg.price`` and ``rg.greeks`` with the position's stream.
     """
+    book = resolve_book(portfolio, market)
+    val = value_positions(
+        book,
+        market,
+        n_paths=n_paths,
+        seed=seed,
+        backend=backend,
+        dtype=dtype,
+        antithetic=antithetic,
+        control_variate=control_variate,
+        greeks=greeks,
+        tree_steps=tree_steps,
+    )
+    return positions_frame(val.rows, greeks)
+
+
+def positions_frame(rows: list[dict], greeks: Sequence[str] = ()) -> object:
+    """The positions table (``price_portfolio``'s columns) from ``Valuation.rows``."""
     import polars as pl
 
-    from riskgpu.api import price
+    schema = {
+        "position_id": pl.String,
+        "book": pl.String,
+        "instrument": pl.String,
+        "underlying": pl.String,
+        "quantity": pl.Float64,
+        "price": pl.Float64,
+        "stderr": pl.Float64,
+        "closed_form": pl.Float64,
+        "value": pl.Float64,
+        "value_stderr": pl.Float64,
+        "method": pl.String,
+    }
+    for g in greeks:
+        schema[g] = schema[f"{g}_stderr"] = pl.Float64
+    return pl.DataFrame(rows, schema=schema)
 
-    name = _resolve_backend(backend)
-    book = resolve_book(portfolio, market)
-    grid = _rv.encode_book(book, tree_steps)
-    closed = _rv.full(book, grid, book.spots[None, :], elapsed=0.0, backend=name)[0]
-    prices, errors, methods = [], [], []
-    for p, product in enumerate(book.products):
-        if type(product).__name__ in ("Spot", "Forward"):
-            prices.append(float(closed[p]))
-            errors.append(0.0)
-            methods.append("closed_form")
-            continue
-        model = market.model(book.underlyings(p))
-        r = price(
-            product,
-            model,
-            n_paths=n_paths,
-            seed=seed,
-            backend=name,
-            dtype=dtype,
-            stream=position_stream(book.ids[p]),
-        )
-        prices.append(float(r.value))
-        errors.append(float(r.stderr))
-        methods.append("lsm" if getattr(product, "lsm", False) else "monte_carlo")
-    q = book.quantities
-    return pl.DataFrame(
-        {
-            "position_id": list(book.ids),
-            "book": list(book.books),
-            "instrument": list(book.instruments),
-            "underlying": ["|".join(book.underlyings(p)) for p in range(book.n_positions)],
-            "quantity": q,
-            "price": np.array(prices),
-            "stderr": np.array(errors),
-            "closed_form": closed,
-            "value": q * np.array(prices),
-            "value_stderr": np.abs(q) * np.array(errors),
-            "method": methods,
-        },
-        schema_overrides={"book": pl.String},
-    )
+
+def greeks_frame(rows: list[dict]) -> object:
+    """The long Greeks table (``GREEK_COLUMNS``) from ``Valuation.greeks``: per unit, one row per position,
+    Greek and underlying (gamma: per pair, the upper triangle; rho and theta: one row per position)."""
+    import polars as pl
+
+    schema = {c: pl.String for c in GREEK_COLUMNS} | {"value": pl.Float64, "stderr": pl.Float64}
+    return pl.DataFrame(rows, schema=schema)
