@@ -1,6 +1,7 @@
-"""The ``riskgpu`` command line: ``info``, ``price``, ``var`` and ``validate`` (the batch runner comes with ``run``).
+"""The ``riskgpu`` command line: ``run`` (the nightly batch), ``validate``, ``price``, ``var``, ``info``, ``bench``.
 
-Exit codes: 0 ok, 1 run failed, 2 invalid input (arguments, config), 3 partial (reserved for ``run``).
+Exit codes: 0 ok, 1 run failed, 2 invalid input (arguments, config, input files), 3 partial (``run`` with
+``on_error = "skip"`` skipped positions; the run folder is complete and its manifest says partial).
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 
-EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_PARTIAL = 0, 1, 2, 3
+_EPILOG = "exit codes: 0 ok, 1 run failed, 2 invalid input, 3 partial (positions skipped)"
 
 _PRODUCTS = ("european", "digital", "asian")
 #: what a config's [[products]] and [model] may name (flags cover the first three products and GBM)
@@ -25,8 +27,28 @@ class InputError(ValueError):
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="riskgpu", description="GPU Monte Carlo risk engine for option books.")
+    p = argparse.ArgumentParser(
+        prog="riskgpu", description="GPU Monte Carlo risk engine for option books.", epilog=_EPILOG
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    rn = sub.add_parser(
+        "run",
+        help="the nightly batch: config in, one run folder of risk reports out (atomically)",
+        description="Price the book, make every VaR run, the stress scenarios and the backtest of a run config "
+        "(TOML), and publish <outputs.folder>/<outputs.name> with positions, greeks, var, contributions, pnl, "
+        "stress, backtest and exceptions tables (Parquet/CSV), summary.json, manifest.json, report.html, run.log "
+        "and _SUCCESS. Nothing is written when an input is invalid; a failed run leaves no complete folder.",
+        epilog=_EPILOG,
+    )
+    rn.add_argument("config", type=Path)
+    rn.add_argument("--out", type=Path, help="parent folder of the run folder (replaces outputs.folder)")
+    rn.add_argument("--backend", choices=("auto", "reference", "cpu", "gpu"), help="replaces engine.backend")
+    rn.add_argument("--seed", type=int, help="replaces engine.seed (and the seed of VaR runs without their own)")
+    rn.add_argument("--asof", type=_date, help="YYYY-MM-DD: the market must be as of it; ${ASOF} in paths")
+    rn.add_argument("--overwrite", action="store_true", default=None, help="replace an existing run folder")
+    rn.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info")
+    rn.add_argument("--json", action="store_true", help="print summary.json on stdout at the end")
 
     info = sub.add_parser("info", help="versions and which backends work here (and why not)")
     info.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -76,9 +98,10 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--randomisations", type=int, help="independent Sobol scramblings with --qmc (default 16)")
     pr.add_argument("--pilot-paths", type=int, help="American: paths the exercise policy is fitted on")
     pr.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    from riskgpu import cli_var
+    from riskgpu import cli_bench, cli_var
 
     cli_var.add_parser(sub)
+    cli_bench.add_parser(sub)
     va = sub.add_parser(
         "validate",
         help="check a run config and every input file it names, without computing",
@@ -88,6 +111,45 @@ def _parser() -> argparse.ArgumentParser:
     va.add_argument("config", type=Path)
     va.add_argument("--json", action="store_true", help="print the summary as JSON")
     return p
+
+
+def _date(text: str) -> object:
+    from riskgpu.io.tables import cell_date
+
+    try:
+        return cell_date(text)
+    except (TypeError, ValueError) as exc:
+        raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {text!r} ({exc})") from None
+
+
+def _run(args: argparse.Namespace) -> int:
+    from riskgpu.config import ConfigError
+    from riskgpu.io.runfolder import RunFolderExistsError
+    from riskgpu.risk.market import MarketError
+    from riskgpu.risk.portfolio import PortfolioError
+    from riskgpu.runner import run
+
+    try:
+        outcome = run(
+            args.config,
+            out=args.out,
+            backend=args.backend,
+            seed=args.seed,
+            asof=args.asof,
+            overwrite=args.overwrite,
+            log_level=args.log_level,
+        )
+    except (ConfigError, MarketError, PortfolioError, RunFolderExistsError) as exc:
+        raise InputError(str(exc)) from exc
+    if args.json:
+        print(json.dumps(outcome.summary, indent=1))
+    else:
+        s = outcome.summary
+        print(f"{outcome.folder}: {s['status']} ({s['positions']['priced']} positions priced, "
+              f"{s['positions']['skipped']} skipped)")  # fmt: skip
+        for name, v in s["var"].items():
+            print(f"  {name:<32} VaR {v['var']:>16,.2f}   ES {v['es']:>16,.2f}")
+    return outcome.exit_code
 
 
 def _product(rg: object, spec: dict, where: str) -> object:
@@ -289,7 +351,7 @@ def _info(args: argparse.Namespace) -> int:
             versions[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
             versions[pkg] = None
-    info = {"versions": versions, "backends": {k: vars(v) for k, v in rg.backends().items()}}
+    info = {"versions": versions, "backends": {k: vars(v) for k, v in rg.backends().items()}, "devices": _devices()}
     if args.json:
         print(json.dumps(info, indent=1))
         return EXIT_OK
@@ -298,7 +360,34 @@ def _info(args: argparse.Namespace) -> int:
     print()
     for name, b in info["backends"].items():
         print(f"{name:<10} {'yes' if b['available'] else 'no ':<4} {b['detail']}")
+    print()
+    print(f"cpu        {info['devices']['cpu']}")
+    for d in info["devices"]["gpus"]:
+        print(f"gpu {d['id']:<6} {d['name']} (compute capability {d['compute_capability']}, {d['memory_gib']} GiB)")
+    if not info["devices"]["gpus"]:
+        print("gpu        none")
     return EXIT_OK
+
+
+def _devices() -> dict:
+    """The CPU and the CUDA devices numba sees (none under the simulator or without a driver)."""
+    import os
+    import platform
+
+    from riskgpu.backends import gpu
+
+    out = {"cpu": f"{platform.machine()}, {os.cpu_count()} logical CPUs", "gpus": []}
+    if gpu.simulated() or not gpu.status()[0]:
+        return out
+    from numba import cuda
+
+    for d in cuda.list_devices():
+        with d:
+            mem = cuda.current_context().get_memory_info().total / 2**30
+            cc = ".".join(map(str, d.compute_capability))
+            name = d.name.decode() if isinstance(d.name, bytes) else str(d.name)
+            out["gpus"].append({"id": d.id, "name": name, "compute_capability": cc, "memory_gib": round(mem, 1)})
+    return out
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -330,11 +419,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cli_var.run(args, InputError)
         if args.command == "validate":
             return _validate(args)
+        if args.command == "run":
+            return _run(args)
+        if args.command == "bench":
+            from riskgpu import cli_bench
+
+            return cli_bench.run(args, InputError)
         return {"info": _info, "price": _price}[args.command](args)
     except InputError as exc:
         print(f"riskgpu: error: {exc}", file=sys.stderr)
         return EXIT_INVALID
     except Exception as exc:
+        if getattr(args, "log_level", None) == "debug":
+            import traceback
+
+            traceback.print_exc()
         print(f"riskgpu: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_FAILED
 

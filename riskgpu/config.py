@@ -187,11 +187,14 @@ def load_config(path: str | Path, *, asof: datetime.date | None = None) -> RunCo
         raw["inputs"]["asof"] = asof
     day = raw.get("inputs", {}).get("asof") if isinstance(raw.get("inputs"), dict) else None
     day = day.isoformat() if isinstance(day, datetime.date) and not isinstance(day, datetime.datetime) else None
+    outputs = raw.get("outputs")
+    if isinstance(outputs, dict) and isinstance(outputs.get("name"), str):
+        outputs["name"] = _expand(outputs["name"], "outputs.name", source, day)
     for section, key in PATH_KEYS:
         table = raw.get(section)
         if isinstance(table, dict) and isinstance(table.get(key), str):
             text = _expand(table[key], f"{section}.{key}", source, day)
-            table[key] = str(p if (p := Path(text).expanduser()).is_absolute() else base / p)
+            table[key] = os.path.normpath(p if (p := Path(text).expanduser()).is_absolute() else base / p)
     try:
         config = RunConfig.model_validate(raw)
     except ValidationError as exc:

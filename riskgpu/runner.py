@@ -1,41 +1,45 @@
-"""The nightly runner (issue 7), first slice: ``validate`` checks a run config and every input it names
-without computing anything; ``riskgpu validate CONFIG`` is its command."""
+"""The nightly runner: ``validate`` checks a run config and every input it names without computing;
+``run`` computes and writes one run folder atomically. ``riskgpu validate`` / ``riskgpu run`` are their
+commands.
+
+A run: load and check everything first (any problem is an input error and nothing is written), then, in a
+temporary folder beside the final one (``riskgpu.io.runfolder``), price the positions, make every VaR run,
+the stress scenarios and the backtest, write the tables, ``summary.json``, ``manifest.json`` and
+``report.html``, and publish the folder with ``_SUCCESS`` by a rename.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as _dt
+import hashlib
+import json
+import math
+import time
+import warnings
 from pathlib import Path
 
-from riskgpu.config import ConfigError, RunConfig, load_config
+from riskgpu.batch.inputs import Skipped, read_portfolio
+from riskgpu.config import ConfigError, Engine, RunConfig, load_config
 
-#: ``[[risk]]`` keys that are not ``rg.var`` method options.
-_COMMON = {"name", "method", "confidence", "es_confidence", "horizon_days", "stressed"}
+EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_PARTIAL = 0, 1, 2, 3
+#: The tables of a run folder, each written in every configured format.
+TABLES = ("positions", "greeks", "var", "contributions", "pnl", "stress", "backtest", "exceptions")
 
 
-def validate(path: str | Path) -> tuple[RunConfig, dict]:
-    """Load the config, read the market and the portfolio, check the portfolio against the market, the as-of
-    date, every VaR run's options against its method and every stress scenario's underlyings.
-
-    Returns ``(config, summary)``; any problem is a ``ConfigError`` (or the inputs' own ``PortfolioError`` /
-    ``MarketError``) naming the file, key or row, and the value.
-    """
+def _check_runs(config: RunConfig, path: str | Path, market: object, portfolio: object) -> None:
+    """Every VaR run's options against its method, every stress scenario's names and vols."""
     import riskgpu as rg
+    from riskgpu.batch.stages import COMMON
     from riskgpu.risk.var import _OPTIONS
 
-    config = load_config(path)
-    market = rg.Market.read(config.inputs.market, repair=config.inputs.repair)
-    if config.inputs.asof is not None and config.inputs.asof != market.asof:
-        raise ConfigError(
-            f"{path}: inputs.asof = {config.inputs.asof.isoformat()} but the market in {config.inputs.market} is as "
-            f"of {market.asof.isoformat()}"
-        )
-    portfolio = rg.Portfolio.read(config.inputs.portfolio)
-    portfolio.check(market)
     for i, run in enumerate(config.risk):
-        given = {k for k, v in run.model_dump().items() if v is not None and k not in _COMMON}
+        given = {k for k, v in run.model_dump().items() if v is not None and k not in COMMON}
         bad = sorted(given - _OPTIONS[run.method])
         if bad:
             raise ConfigError(f"{path}: risk[{i}] ({run.name!r}): method {run.method!r} does not take {', '.join(bad)}")
     names = set(market.names) | {"*"}
+    held = sorted({u for p in portfolio.positions for u in p.underlyings})
     for i, s in enumerate(config.stress):
         for field in ("spot", "vol"):
             shocks = getattr(s, field)
@@ -43,10 +47,38 @@ def validate(path: str | Path) -> tuple[RunConfig, dict]:
             if unknown:
                 raise ConfigError(f"{path}: stress[{i}].{field} ({s.name!r}): unknown underlying(s) {unknown}")
         scenario = rg.StressScenario(**s.model_dump())
-        for name in sorted({u for p in portfolio.positions for u in p.underlyings}):
+        for name in held:
             vol = float(market.vol_vector([name])[0]) + scenario.shock_for("vol", name)
             if vol < 0:
                 raise ConfigError(f"{path}: stress[{i}].vol ({s.name!r}): the vol of {name} would be {vol:.6g} < 0")
+
+
+def _load(path: str | Path, asof: _dt.date | None, on_error: str | None = None) -> tuple:
+    """Config, market and portfolio, all checked: ``(config, market, portfolio, skipped)``."""
+    import riskgpu as rg
+
+    config = load_config(path, asof=asof)
+    market = rg.Market.read(config.inputs.market, repair=config.inputs.repair)
+    if config.inputs.asof is not None and config.inputs.asof != market.asof:
+        where = "--asof" if asof is not None else "inputs.asof"
+        raise ConfigError(
+            f"{path}: {where} = {config.inputs.asof.isoformat()} but the market in {config.inputs.market} is as "
+            f"of {market.asof.isoformat()}"
+        )
+    portfolio, skipped = read_portfolio(config.inputs.portfolio, market, on_error=on_error or config.on_error)
+    _check_runs(config, path, market, portfolio)
+    return config, market, portfolio, skipped
+
+
+def validate(path: str | Path, *, asof: _dt.date | None = None) -> tuple[RunConfig, dict]:
+    """Load the config, read the market and the portfolio, check the portfolio against the market, the as-of
+    date, every VaR run's options against its method and every stress scenario's underlyings.
+
+    Returns ``(config, summary)``; any problem is a ``ConfigError`` (or the inputs' own ``PortfolioError`` /
+    ``MarketError``) naming the file, key or row, and the value. Validation is strict whatever ``on_error``
+    says: it lists the first bad position rather than skipping it.
+    """
+    config, market, portfolio, _ = _load(path, asof, on_error="fail")
     summary = {
         "config": str(path),
         "positions": len(portfolio),
@@ -58,3 +90,225 @@ def validate(path: str | Path) -> tuple[RunConfig, dict]:
         "outputs": str(config.outputs.folder),
     }
     return config, summary
+
+
+@dataclasses.dataclass
+class RunOutcome:
+    """What ``run`` did: the exit code (0, or 3 when positions were skipped), the published folder and its
+    ``summary.json`` / ``manifest.json`` documents."""
+
+    exit_code: int
+    folder: Path
+    summary: dict
+    manifest: dict
+
+
+def _overrides(config: RunConfig, path: str | Path, backend: str | None, seed: int | None) -> RunConfig:
+    engine = config.engine.model_dump()
+    if backend is not None:
+        engine["backend"] = backend
+    if seed is not None:
+        engine["seed"] = seed
+    try:
+        checked = Engine.model_validate(engine)
+    except Exception as exc:
+        raise ConfigError(f"{path}: --seed/--backend: {exc.errors()[0]['msg']} (got {seed!r}, {backend!r})") from None
+    return config.model_copy(update={"engine": checked})
+
+
+def run(
+    config_path: str | Path,
+    *,
+    out: str | Path | None = None,
+    backend: str | None = None,
+    seed: int | None = None,
+    asof: _dt.date | None = None,
+    overwrite: bool | None = None,
+    log_level: str = "info",
+    stream: object = None,
+) -> RunOutcome:
+    """Run the config at ``config_path`` and publish ``<outputs.folder or out>/<outputs.name>``.
+
+    ``backend``, ``seed``, ``asof`` and ``overwrite`` replace the config's; ``out`` replaces
+    ``outputs.folder``. Input errors (``ConfigError``, ``MarketError``, ``PortfolioError``,
+    ``RunFolderExistsError``) are raised before anything is written; an error while computing removes the
+    temporary folder and is raised. Tested end to end on the demo (``tests/test_runner.py``).
+    """
+    import riskgpu as rg
+    from riskgpu.backends import resolve
+    from riskgpu.batch import stages
+    from riskgpu.batch.outputs import device, input_files, plain, versions, write_json
+    from riskgpu.batch.progress import RunLog
+    from riskgpu.io.runfolder import RunFolderExistsError, run_folder
+    from riskgpu.io.tables import write_formats
+    from riskgpu.report import write_report
+
+    log = RunLog(log_level, stream)
+    started = _dt.datetime.now(_dt.UTC)
+    t0 = time.perf_counter()
+    try:
+        with log.stage("validate"):
+            config, market, portfolio, skipped = _load(config_path, asof)
+            config = _overrides(config, config_path, backend, seed)
+            name = config.outputs.name or f"{Path(config_path).stem}_{market.asof.isoformat()}"
+            parent = Path(out) if out is not None else config.outputs.folder
+            replace = config.outputs.overwrite if overwrite is None else overwrite
+            if (parent / name).exists() and not replace:
+                raise RunFolderExistsError(f"{parent / name} exists (a previous run); pass --overwrite to replace it")
+            engine_backend = resolve(config.engine.backend)
+        log.info(f"{config_path}: {len(portfolio)} positions ({len(skipped)} skipped) as of {market.asof}, backend "
+                 f"{engine_backend}, seed {config.engine.seed}", event="inputs", positions=len(portfolio),
+                 skipped=len(skipped))  # fmt: skip
+        for s in skipped:
+            log.warning(f"skipped {s.position_id or '(no id)'} (row {s.row}): {s.reason}", **s.event())
+        with run_folder(parent, name, overwrite=replace) as tmp:
+            log.attach(tmp)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                tables, docs = _compute(config, portfolio, market, skipped, engine_backend, log, stages)
+            seen = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
+            for w in seen:
+                log.warning(w, event="warning")
+            with log.stage("write"):
+                rows = {}
+                for table in TABLES:
+                    rows |= write_formats(tmp, table, tables[table], config.outputs.formats)
+                status = "partial" if docs["skipped"] else "complete"
+                summary = _summary(config, market, docs, name, status)
+                write_json(tmp / "summary.json", summary)
+                context = _report_context(config, config_path, docs, summary, seen, log.timings, engine_backend)
+                write_report(tmp / "report.html", context)
+            config_bytes = Path(config_path).read_bytes()
+            overrides = {"out": out, "backend": backend, "seed": seed, "asof": asof, "overwrite": overwrite}
+            resolved = config.model_dump(mode="json")
+            manifest = {
+                "riskgpu": rg.__version__,
+                "run": name,
+                "status": status,
+                "exit_code": EXIT_PARTIAL if status == "partial" else EXIT_OK,
+                "config": {
+                    "path": str(Path(config_path).resolve()),
+                    "sha256": hashlib.sha256(config_bytes).hexdigest(),
+                    "resolved": resolved,
+                    "resolved_sha256": hashlib.sha256(json.dumps(resolved, sort_keys=True).encode()).hexdigest(),
+                    "overrides": {k: v for k, v in overrides.items() if v is not None},
+                },
+                "seed": config.engine.seed,
+                "asof": market.asof.isoformat(),
+                "inputs": input_files(config.inputs.portfolio, config.inputs.market),
+                "versions": versions(),
+                "device": device(engine_backend),
+                "started": started.isoformat(timespec="seconds"),
+                "finished": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+                "timings_s": {**log.timings, "total": round(time.perf_counter() - t0, 6)},
+                "rows": rows,
+                "positions": {"in_file": docs["in_file"], "priced": docs["priced"], "skipped": len(docs["skipped"])},
+                "warnings": seen,
+                "files": sorted([*rows, "summary.json", "manifest.json", "report.html", "run.log", "_SUCCESS"]),
+            }
+            write_json(tmp / "manifest.json", plain(manifest))
+            log.info(f"run {name}: {status}", event="end", status=status, folder=str(parent / name))
+            log.close()
+        return RunOutcome(manifest["exit_code"], parent / name, summary, manifest)
+    finally:
+        log.close()
+
+
+def _compute(config: RunConfig, portfolio: object, market: object, skipped: list[Skipped], backend: str,
+             log: object, stages: object) -> tuple[dict, dict]:  # fmt: skip
+    import polars as pl
+
+    in_file = len(portfolio) + sum(1 for s in skipped if s.stage in ("read", "market"))
+    with log.stage("price", total=len(portfolio)) as step:
+        positions, greeks, failed = stages.price_stage(config, portfolio, market, backend=backend, step=step)
+    skipped = [*skipped, *failed]
+    if failed:
+        for s in failed:
+            log.warning(f"skipped {s.position_id} (pricing): {s.reason}", **s.event())
+        portfolio = portfolio.subset([i for i in portfolio.ids if i not in {s.position_id for s in failed}])
+    with log.stage("var", total=len(config.risk)) as step:
+        var = stages.var_stage(config, portfolio, market, backend=backend, step=step)
+    with log.stage("stress"):
+        stress = stages.stress_stage(config, portfolio, market, backend=backend)
+    with log.stage("backtest"):
+        backtest = stages.backtest_stage(config, portfolio, market, backend=backend)
+    ex_schema = {f.name: pl.Int64 if f.name == "row" else pl.String for f in dataclasses.fields(Skipped)}
+    tables = {
+        "positions": positions,
+        "greeks": greeks,
+        "var": var["var"],
+        "contributions": var["contributions"],
+        "pnl": var["pnl"],
+        "stress": stress["stress"],
+        "backtest": backtest["backtest"] if backtest else pl.DataFrame(schema={"date": pl.Date, "var": pl.Float64}),
+        "exceptions": pl.DataFrame([s.to_dict() for s in skipped], schema=ex_schema),
+    }
+    docs = {
+        "positions": positions,
+        "var": var,
+        "stress": stress,
+        "backtest": backtest,
+        "skipped": skipped,
+        "in_file": in_file,
+        "priced": positions.height,
+    }
+    return tables, docs
+
+
+def _summary(config: RunConfig, market: object, docs: dict, name: str, status: str) -> dict:
+    positions = docs["positions"]
+    books: dict[str | None, list[float]] = {}
+    for book, value in zip(positions["book"], positions["value"], strict=True):
+        books.setdefault(book, []).append(value)
+    order = sorted(books, key=lambda b: (b is None, b or ""))
+    keys = ("method", "confidence", "es_confidence", "horizon_days", "var", "es", "var_ci_low", "var_ci_high",
+            "stressed_var", "stressed_es")  # fmt: skip
+    return {
+        "run": name,
+        "asof": market.asof.isoformat(),
+        "status": status,
+        "positions": {"in_file": docs["in_file"], "priced": docs["priced"], "skipped": len(docs["skipped"])},
+        "portfolio_value": math.fsum(positions["value"].to_list()),
+        "portfolio_value_stderr": math.sqrt(math.fsum((positions["value_stderr"] ** 2).to_list())),
+        "by_book": [{"book": b, "positions": len(books[b]), "value": math.fsum(books[b])} for b in order],
+        "var": {r["run"]: {k: r.get(k) for k in keys} for r in docs["var"]["var"].iter_rows(named=True)},
+        "stress": docs["stress"]["totals"],
+        "backtest": None if docs["backtest"] is None else docs["backtest"]["summary"],
+        "seed": config.engine.seed,
+    }
+
+
+def _report_context(config: RunConfig, path: str | Path, docs: dict, summary: dict, seen: list[str],
+                    timings: dict, backend: str) -> dict:  # fmt: skip
+    import riskgpu as rg
+
+    pos = docs["positions"]
+    return {
+        "title": f"riskgpu run {summary['run']}",
+        "asof": summary["asof"],
+        "status": summary["status"],
+        "config": str(path),
+        "config_sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest(),
+        "backend": backend,
+        "seed": config.engine.seed,
+        "version": rg.__version__,
+        "book": {
+            "positions": summary["positions"]["priced"],
+            "skipped": summary["positions"]["skipped"],
+            "value": summary["portfolio_value"],
+            "by_book": [{**b, "book": b["book"] or "(none)"} for b in summary["by_book"]],
+        },
+        "var_runs": docs["var"]["report"],
+        "stress": docs["stress"]["report"],
+        "positions": {
+            "position_id": pos["position_id"].to_list(),
+            "instrument": pos["instrument"].to_list(),
+            "price": pos["price"].to_numpy(),
+            "stderr": pos["stderr"].to_numpy(),
+            "closed_form": pos["closed_form"].to_numpy(),
+        },
+        "backtest": None if docs["backtest"] is None else docs["backtest"]["report"],
+        "exceptions": [s.to_dict() for s in docs["skipped"]],
+        "warnings": seen,
+        "timings": dict(timings),
+    }

@@ -238,3 +238,9 @@ def history_series(df: Any, names: Sequence[str]) -> dict[str, tuple[np.ndarray,
     for (name,), part in t.sort("day").group_by("underlying", maintain_order=True):
         out[name] = (part["day"].to_numpy().astype("datetime64[D]"), part["value"].to_numpy().astype(np.float64))
     return out
+
+
+def write_formats(folder: Path, name: str, frame: Any, formats: Sequence[str]) -> dict[str, int]:
+    """``write_table`` once per format: ``folder/name.parquet``, ``folder/name.csv``; returns ``{file name: rows}``.
+    Same frame, same bytes (the runner's determinism test)."""
+    return {write_table(frame, Path(folder) / f"{name}.{fmt}").name: frame.height for fmt in formats}

@@ -1,0 +1,1 @@
+"""The nightly batch runner's pieces: outputs and the HTML report."""
