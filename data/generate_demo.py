@@ -1,6 +1,6 @@
 """Write the demo book and market under data/demo/ (deterministic: same bytes on every run).
 
-    python data/generate_demo.py [--out data/demo] [--positions 120] [--years 3]
+    python data/generate_demo.py [--out data/demo] [--positions 300] [--years 3]
 
 A synthetic equity book: stocks, forwards, European, digital, Asian, barrier, lookback, American/Bermudan
 and basket options on ten underlyings in two books, with a correlated GBM price history ending on the
@@ -123,7 +123,7 @@ def positions(rng: np.random.Generator, spots: np.ndarray, count: int) -> list[d
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "demo")
-    ap.add_argument("--positions", type=int, default=120)
+    ap.add_argument("--positions", type=int, default=300)
     ap.add_argument("--years", type=int, default=3)
     args = ap.parse_args(argv)
     rng = np.random.default_rng(2026)

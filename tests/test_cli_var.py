@@ -34,7 +34,7 @@ def test_table_has_every_method(capsys):
     out = capsys.readouterr().out
     for method in ("historical", "parametric", "monte_carlo"):
         assert method in out
-    assert "120 positions" in out and "0.975" in out
+    assert "300 positions" in out and "0.975" in out
 
 
 def test_bad_portfolio_row_exits_2_naming_file_row_and_field(tmp_path, capsys):

@@ -159,7 +159,7 @@ def test_validate_the_shipped_demo_config(capsys):
     from riskgpu.cli import main
 
     assert main(["validate", str(ROOT / "configs" / "demo.toml")]) == 0
-    assert "120 positions on 10 underlyings" in capsys.readouterr().out
+    assert "300 positions on 10 underlyings" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
