@@ -53,7 +53,7 @@ import gpu_var
 
 import riskgpu as rg
 from riskgpu.api import combine, make_job
-from riskgpu.backends import gpu, reference
+from riskgpu.backends import cpu_model, gpu, reference
 from riskgpu.testing import CASES, allowance
 
 # --------------------------------------------------------------------------------------------------
@@ -253,17 +253,6 @@ def _version(dist: str) -> str | None:
         return importlib.metadata.version(dist)
     except importlib.metadata.PackageNotFoundError:
         return None
-
-
-def cpu_model() -> str:
-    """The CPU's model name (``/proc/cpuinfo``, else ``platform``)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def device_info(simulated: bool) -> dict:

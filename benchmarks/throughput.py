@@ -41,6 +41,7 @@ import numba
 import numpy as np
 
 import riskgpu as rg
+from riskgpu.backends import cpu_model
 from riskgpu.backends import gpu as _gpu
 
 #: Paths of the warm-up call that precedes every timed cell.
@@ -302,17 +303,6 @@ def compare(rows: list[dict]) -> None:
         se = math.hypot(r["stderr"], base["stderr"])
         z = (r["value"] - base["value"]) / se if se > 0 else (0.0 if r["value"] == base["value"] else math.inf)
         r.update(ratio_to_numpy=r["path_steps_per_s"] / base["path_steps_per_s"], z_vs_numpy=z, agree=abs(z) <= AGREE_Z)
-
-
-def cpu_model() -> str:
-    """The CPU's model name (``/proc/cpuinfo``, else ``platform``)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def column_status(names: list[str]) -> dict[str, dict]:

@@ -47,6 +47,21 @@ def backends() -> dict[str, BackendInfo]:
     return out
 
 
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo`` on Linux), else the machine type; run manifests and
+    benchmark reports record it (fastmath and SIMD can change bytes between CPUs)."""
+    import platform
+    from pathlib import Path
+
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def resolve(name: str) -> str:
     """Concrete backend for ``name``: ``auto`` is gpu on a real CUDA device, else cpu.
 

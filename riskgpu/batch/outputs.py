@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from riskgpu.backends import cpu_model
+
 PACKAGES = ("riskgpu", "numpy", "numba", "numba-cuda", "scipy", "polars", "pydantic", "matplotlib", "tqdm",
             "cupy-cuda12x", "cupy-cuda13x")  # fmt: skip
 
@@ -66,17 +68,6 @@ def versions() -> dict[str, str | None]:
         except metadata.PackageNotFoundError:
             out[pkg] = None
     return out
-
-
-def cpu_model() -> str:
-    """The CPU's model name (``/proc/cpuinfo`` on Linux), else the machine type."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def device(backend: str) -> dict:
