@@ -123,6 +123,7 @@ def _date(text: str) -> object:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from riskgpu.backends import BackendUnavailableError
     from riskgpu.config import ConfigError
     from riskgpu.io.runfolder import RunFolderExistsError
     from riskgpu.risk.market import MarketError
@@ -139,7 +140,7 @@ def _run(args: argparse.Namespace) -> int:
             overwrite=args.overwrite,
             log_level=args.log_level,
         )
-    except (ConfigError, MarketError, PortfolioError, RunFolderExistsError) as exc:
+    except (ConfigError, MarketError, PortfolioError, RunFolderExistsError, BackendUnavailableError) as exc:
         raise InputError(str(exc)) from exc
     if args.json:
         print(json.dumps(outcome.summary, indent=1))

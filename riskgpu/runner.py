@@ -146,8 +146,10 @@ def run(
     log = RunLog(log_level, stream)
     started = _dt.datetime.now(_dt.UTC)
     t0 = time.perf_counter()
+    caught: list = []
     try:
-        with log.stage("validate"):
+        with log.stage("validate"), warnings.catch_warnings(record=True) as early:
+            warnings.simplefilter("always")
             config, market, portfolio, skipped = _load(config_path, asof)
             config = _overrides(config, config_path, backend, seed)
             name = config.outputs.name or f"{Path(config_path).stem}_{market.asof.isoformat()}"
@@ -156,6 +158,7 @@ def run(
             if (parent / name).exists() and not replace:
                 raise RunFolderExistsError(f"{parent / name} exists (a previous run); pass --overwrite to replace it")
             engine_backend = resolve(config.engine.backend)
+            caught += early
         log.info(f"{config_path}: {len(portfolio)} positions ({len(skipped)} skipped) as of {market.asof}, backend "
                  f"{engine_backend}, seed {config.engine.seed}", event="inputs", positions=len(portfolio),
                  skipped=len(skipped))  # fmt: skip
@@ -163,9 +166,10 @@ def run(
             log.warning(f"skipped {s.position_id or '(no id)'} (row {s.row}): {s.reason}", **s.event())
         with run_folder(parent, name, overwrite=replace) as tmp:
             log.attach(tmp)
-            with warnings.catch_warnings(record=True) as caught:
+            with warnings.catch_warnings(record=True) as later:
                 warnings.simplefilter("always")
                 tables, docs = _compute(config, portfolio, market, skipped, engine_backend, log, stages)
+            caught += later
             seen = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
             for w in seen:
                 log.warning(w, event="warning")

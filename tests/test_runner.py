@@ -402,3 +402,43 @@ def test_info_lists_versions_backends_and_devices(capsys):
     doc = json.loads(capsys.readouterr().out)
     assert doc["versions"]["riskgpu"] == rg.__version__ and "cpu" in doc["backends"]
     assert "logical CPUs" in doc["devices"]["cpu"] and isinstance(doc["devices"]["gpus"], list)
+
+
+def test_warnings_of_the_inputs_reach_the_manifest_and_the_report(tmp_path):
+    market = tmp_path / "market"
+    shutil.copytree(DEMO / "market", market)
+    corr = pl.read_csv(market / "correlation.csv")
+    names = corr["underlying"].to_list()
+    a, b, c = names[:3]
+    values = {(a, b): 0.99, (b, c): 0.99, (a, c): -0.99}  # not positive semi-definite
+    for (x, y), v in values.items():
+        corr = corr.with_columns(pl.when(pl.col("underlying") == x).then(v).otherwise(pl.col(y)).alias(y)).with_columns(
+            pl.when(pl.col("underlying") == y).then(v).otherwise(pl.col(x)).alias(x)
+        )
+    corr.write_csv(market / "correlation.csv")
+    cfg = small_config(tmp_path)
+    text = (
+        cfg.read_text().replace(str(DEMO / "market"), str(market)).replace("[engine]", 'repair = "nearest"\n[engine]')
+    )
+    cfg.write_text(text)
+    assert main(["run", str(cfg), "--out", str(tmp_path / "out"), "--log-level", "error"]) == 0
+    folder = tmp_path / "out" / "small_2026-11-20"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert any(w.startswith("CorrelationRepairWarning") for w in manifest["warnings"])
+    assert "CorrelationRepairWarning" in (folder / "report.html").read_text()
+    cfg.write_text(text.replace('repair = "nearest"\n', ""))  # without repair: an input error, nothing written
+    assert main(["run", str(cfg), "--out", str(tmp_path / "strict"), "--log-level", "error"]) == 2
+    assert not (tmp_path / "strict").exists()
+
+
+def test_an_unavailable_backend_is_an_input_error(tmp_path, monkeypatch, capsys):
+    backends_module = sys.modules["riskgpu.backends"]  # (rg.backends is the function)
+
+    def unavailable(name):
+        raise backends_module.BackendUnavailableError(f"{name}: no CUDA driver or device found")
+
+    monkeypatch.setattr(backends_module, "resolve", unavailable)
+    cfg = small_config(tmp_path)
+    assert main(["run", str(cfg), "--out", str(tmp_path / "out"), "--backend", "gpu"]) == 2
+    assert "no CUDA driver" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
