@@ -16,7 +16,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 Probability = Annotated[float, Field(gt=0.0, lt=1.0)]
 #: Paths arrive as TOML strings (strict mode would want Path objects).
@@ -107,6 +107,14 @@ class Outputs(_Section):
 
     folder: FilePath
     name: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.=+-]*$")] | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _not_latest(cls, name: str | None) -> str | None:
+        if name == "latest":
+            raise ValueError("'latest' is the link to the newest run; choose another name")
+        return name
+
     formats: Annotated[tuple[Literal["parquet", "csv"], ...], Field(strict=False)] = ("parquet", "csv")
     overwrite: bool = False
 
@@ -125,12 +133,13 @@ class RunConfig(_Section):
 
     @field_validator("risk", "stress")
     @classmethod
-    def _unique_names(cls, runs: tuple) -> tuple:
-        seen = set()
+    def _unique_names(cls, runs: tuple, info: ValidationInfo) -> tuple:
+        seen: dict[str, int] = {}
         for i, run in enumerate(runs):
             if run.name in seen:
-                raise ValueError(f"name {run.name!r} is repeated (entry {i}); names must be unique")
-            seen.add(run.name)
+                first = f"{info.field_name}[{seen[run.name]}].name"
+                raise ValueError(f"{info.field_name}[{i}].name = {run.name!r} repeats {first}; names must be unique")
+            seen[run.name] = i
         return runs
 
 
@@ -202,6 +211,9 @@ def load_config(path: str | Path, *, asof: datetime.date | None = None) -> RunCo
         where = _loc(_clean(err["loc"])) or "(top level)"
         value = err.get("input")
         shown = "missing" if err["type"] == "missing" else f"= {value!r}"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "value_error" and msg.startswith(f"{where}["):  # names its own key path and value
+            raise ConfigError(f"{source}: {msg}") from None
         raise ConfigError(f"{source}: {where} {shown}: {err['msg']}") from None
     for label, p, kind in (
         ("inputs.portfolio", config.inputs.portfolio, "file"),

@@ -15,6 +15,7 @@ import datetime as _dt
 import hashlib
 import json
 import math
+import re
 import time
 import warnings
 from pathlib import Path
@@ -38,6 +39,10 @@ def _check_runs(config: RunConfig, path: str | Path, market: object, portfolio: 
         bad = sorted(given - _OPTIONS[run.method])
         if bad:
             raise ConfigError(f"{path}: risk[{i}] ({run.name!r}): method {run.method!r} does not take {', '.join(bad)}")
+        _probe(config, path, market, portfolio, i)
+    b = config.backtest
+    if b is not None and b.start is not None and b.end is not None and b.start > b.end:
+        raise ConfigError(f"{path}: backtest.start = {b.start.isoformat()} is after backtest.end = {b.end.isoformat()}")
     names = set(market.names) | {"*"}
     held = sorted({u for p in portfolio.positions for u in p.underlyings})
     for i, s in enumerate(config.stress):
@@ -51,6 +56,34 @@ def _check_runs(config: RunConfig, path: str | Path, market: object, portfolio: 
             vol = float(market.vol_vector([name])[0]) + scenario.shock_for("vol", name)
             if vol < 0:
                 raise ConfigError(f"{path}: stress[{i}].vol ({s.name!r}): the vol of {name} would be {vol:.6g} < 0")
+
+
+def _probe(config: RunConfig, path: str | Path, market: object, portfolio: object, i: int) -> None:
+    """Make VaR run ``i`` on one cheap position of the book (the reference backend, at most 200 scenarios
+    when nested): what ``rg.var`` refuses about the options together (``dof`` without student_t, a stressed
+    window outside the history, a lookback longer than it, ...) is an input error before anything is computed,
+    naming the key path ``risk[i].<option>``."""
+    import riskgpu as rg
+    from riskgpu.batch.stages import var_options
+
+    run = config.risk[i]
+    cheap = ("spot", "forward", "european")
+    pick = min(portfolio.positions, key=lambda p: (p.instrument not in cheap, cheap.index(p.instrument)
+                                                   if p.instrument in cheap else 0, p.position_id))  # fmt: skip
+    kw = var_options(run, config.engine.seed)
+    if run.revaluation == "nested":
+        kw["n_scenarios"] = min(kw.get("n_scenarios") or 200, 200)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rg.var(portfolio.subset([pick.position_id]), market, backend="reference", **kw)
+    except (ValueError, TypeError) as exc:
+        text = str(exc)
+        keys = [k for k in type(run).model_fields if re.search(rf"\b{k}\b", text)]
+        key = min(keys, key=lambda k: re.search(rf"\b{k}\b", text).start()) if keys else None
+        where = f"risk[{i}].{key}" if key else f"risk[{i}]"
+        value = "" if key is None else f" = {getattr(run, key)!r}"
+        raise ConfigError(f"{path}: {where}{value} ({run.name!r}): {text}") from None
 
 
 def _load(path: str | Path, asof: _dt.date | None, on_error: str | None = None) -> tuple:
@@ -155,6 +188,9 @@ def run(
             name = config.outputs.name or f"{Path(config_path).stem}_{market.asof.isoformat()}"
             parent = Path(out) if out is not None else config.outputs.folder
             replace = config.outputs.overwrite if overwrite is None else overwrite
+            if parent.exists() and not parent.is_dir():
+                where = "--out" if out is not None else "outputs.folder"
+                raise ConfigError(f"{config_path}: {where} = {str(parent)!r}: exists and is not a folder")
             if (parent / name).exists() and not replace:
                 raise RunFolderExistsError(f"{parent / name} exists (a previous run); pass --overwrite to replace it")
             engine_backend = resolve(config.engine.backend)

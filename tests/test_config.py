@@ -90,7 +90,7 @@ BAD = [
     ('greeks = ["delta", "vega"]', 'greeks = ["delta", "vanna"]', "pricing.greeks[1] = 'vanna'"),
     ('method = "historical"', 'method = "hist"', "risk[0].method = 'hist'"),
     ('name = "hist99"', 'name = ""', "risk[0].name = ''"),
-    ('name = "mc99"', 'name = "hist99"', "name 'hist99' is repeated"),
+    ('name = "mc99"', 'name = "hist99"', "risk[1].name = 'hist99' repeats risk[0].name"),
     ("es_confidence = 0.975", "es_confidence = 97.5", "risk[1].es_confidence = 97.5"),
     ("es_confidence = 0.975", "es_confidence = 1.0", "risk[1].es_confidence = 1.0"),
     ("n_scenarios = 10000", "n_scenarios = 1", "risk[1].n_scenarios = 1"),
