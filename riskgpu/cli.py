@@ -32,27 +32,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    rn = sub.add_parser(
-        "run",
-        help="the nightly batch: config in, one run folder of risk reports out (atomically)",
-        description="Price the book, make every VaR run, the stress scenarios and the backtest of a run config "
-        "(TOML), and publish <outputs.folder>/<outputs.name> with positions, greeks, var, contributions, pnl, "
-        "stress, backtest and exceptions tables (Parquet/CSV), summary.json, manifest.json, report.html, run.log "
-        "and _SUCCESS. Nothing is written when an input is invalid; a failed run leaves no complete folder.",
-        epilog=_EPILOG,
-    )
-    rn.add_argument("config", type=Path)
-    rn.add_argument("--out", type=Path, help="parent folder of the run folder (replaces outputs.folder)")
-    rn.add_argument("--backend", choices=("auto", "reference", "cpu", "gpu"), help="replaces engine.backend")
-    rn.add_argument("--seed", type=int, help="replaces engine.seed (and the seed of VaR runs without their own)")
-    rn.add_argument("--asof", type=_date, help="YYYY-MM-DD: the market must be as of it; ${ASOF} in paths")
-    rn.add_argument("--overwrite", action="store_true", default=None, help="replace an existing run folder")
-    rn.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info")
-    rn.add_argument("--json", action="store_true", help="print summary.json on stdout at the end")
+    from riskgpu import cli_run
+
+    cli_run.add_parser(sub, _EPILOG)
 
     info = sub.add_parser("info", help="versions and which backends work here (and why not)")
     info.add_argument("--json", action="store_true", help="print JSON instead of a table")
-
     pr = sub.add_parser(
         "price",
         help="price options by Monte Carlo, with the closed form beside where one exists",
@@ -104,53 +89,14 @@ def _parser() -> argparse.ArgumentParser:
     cli_bench.add_parser(sub)
     va = sub.add_parser(
         "validate",
-        help="check a run config and every input file it names, without computing",
+        help="check a run config and every input file it names (each VaR run tried on one position)",
         description="Validate a run config (TOML): keys, types and ranges, the portfolio against the market, "
         "each VaR run's options and each stress scenario. Exit 0 when valid, 2 with the file, key or row named.",
     )
     va.add_argument("config", type=Path)
+    va.add_argument("--asof", type=cli_run.parse_date, help="YYYY-MM-DD, as for run (${ASOF} in paths)")
     va.add_argument("--json", action="store_true", help="print the summary as JSON")
     return p
-
-
-def _date(text: str) -> object:
-    from riskgpu.io.tables import cell_date
-
-    try:
-        return cell_date(text)
-    except (TypeError, ValueError) as exc:
-        raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {text!r} ({exc})") from None
-
-
-def _run(args: argparse.Namespace) -> int:
-    from riskgpu.backends import BackendUnavailableError
-    from riskgpu.config import ConfigError
-    from riskgpu.io.runfolder import RunFolderExistsError
-    from riskgpu.risk.market import MarketError
-    from riskgpu.risk.portfolio import PortfolioError
-    from riskgpu.runner import run
-
-    try:
-        outcome = run(
-            args.config,
-            out=args.out,
-            backend=args.backend,
-            seed=args.seed,
-            asof=args.asof,
-            overwrite=args.overwrite,
-            log_level=args.log_level,
-        )
-    except (ConfigError, MarketError, PortfolioError, RunFolderExistsError, BackendUnavailableError) as exc:
-        raise InputError(str(exc)) from exc
-    if args.json:
-        print(json.dumps(outcome.summary, indent=1))
-    else:
-        s = outcome.summary
-        print(f"{outcome.folder}: {s['status']} ({s['positions']['priced']} positions priced, "
-              f"{s['positions']['skipped']} skipped)")  # fmt: skip
-        for name, v in s["var"].items():
-            print(f"  {name:<32} VaR {v['var']:>16,.2f}   ES {v['es']:>16,.2f}")
-    return outcome.exit_code
 
 
 def _product(rg: object, spec: dict, where: str) -> object:
@@ -341,18 +287,12 @@ def _price(args: argparse.Namespace) -> int:
 
 
 def _info(args: argparse.Namespace) -> int:
-    import platform
-    from importlib import metadata
-
     import riskgpu as rg
+    from riskgpu.batch.outputs import versions as package_versions
+    from riskgpu.cli_run import devices
 
-    versions = {"riskgpu": rg.__version__, "python": platform.python_version()}
-    for pkg in ("numpy", "numba", "numba-cuda", "scipy", "polars", "cupy-cuda12x", "cupy-cuda13x"):
-        try:
-            versions[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            versions[pkg] = None
-    info = {"versions": versions, "backends": {k: vars(v) for k, v in rg.backends().items()}, "devices": _devices()}
+    versions = package_versions()
+    info = {"versions": versions, "backends": {k: vars(v) for k, v in rg.backends().items()}, "devices": devices()}
     if args.json:
         print(json.dumps(info, indent=1))
         return EXIT_OK
@@ -370,27 +310,6 @@ def _info(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _devices() -> dict:
-    """The CPU and the CUDA devices numba sees (none under the simulator or without a driver)."""
-    import os
-    import platform
-
-    from riskgpu.backends import gpu
-
-    out = {"cpu": f"{platform.machine()}, {os.cpu_count()} logical CPUs", "gpus": []}
-    if gpu.simulated() or not gpu.status()[0]:
-        return out
-    from numba import cuda
-
-    for d in cuda.list_devices():
-        with d:
-            mem = cuda.current_context().get_memory_info().total / 2**30
-            cc = ".".join(map(str, d.compute_capability))
-            name = d.name.decode() if isinstance(d.name, bytes) else str(d.name)
-            out["gpus"].append({"id": d.id, "name": name, "compute_capability": cc, "memory_gib": round(mem, 1)})
-    return out
-
-
 def _validate(args: argparse.Namespace) -> int:
     from riskgpu.config import ConfigError
     from riskgpu.risk.market import MarketError
@@ -398,7 +317,7 @@ def _validate(args: argparse.Namespace) -> int:
     from riskgpu.runner import validate
 
     try:
-        _, summary = validate(args.config)
+        _, summary = validate(args.config, asof=args.asof)
     except (ConfigError, MarketError, PortfolioError, ValueError) as exc:
         raise InputError(str(exc)) from exc
     if args.json:
@@ -421,7 +340,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "validate":
             return _validate(args)
         if args.command == "run":
-            return _run(args)
+            from riskgpu import cli_run
+
+            return cli_run.run(args, InputError)
         if args.command == "bench":
             from riskgpu import cli_bench
 

@@ -3,8 +3,7 @@
 ``load_config(path)`` reads the file, expands ``${NAME}`` environment variables in path strings, resolves
 relative paths against the config file's folder and validates every key: an unknown key, a wrong type, an
 out-of-range number or a missing input file is a ``ConfigError`` naming the file, the key path
-(``risk[1].confidence``) and the value. First slice of the batch runner (issue 7): the runner, outputs and
-report build on these objects.
+(``risk[1].confidence``) and the value. ``riskgpu.runner`` checks the rest against the inputs.
 """
 
 from __future__ import annotations
@@ -16,9 +15,10 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 Probability = Annotated[float, Field(gt=0.0, lt=1.0)]
+Finite = Annotated[float, Field(allow_inf_nan=False)]
 #: Paths arrive as TOML strings (strict mode would want Path objects).
 FilePath = Annotated[Path, Field(strict=False)]
 
@@ -49,6 +49,12 @@ class Engine(_Section):
     n_paths: Annotated[int, Field(ge=2)] = 100_000
     antithetic: bool = False
     control_variate: bool = False
+
+    @model_validator(mode="after")
+    def _pairs(self) -> Engine:
+        if self.antithetic and self.n_paths % 2:
+            raise ValueError(f"engine.n_paths = {self.n_paths} must be even with antithetic = true (pairs of paths)")
+        return self
 
 
 class Pricing(_Section):
@@ -85,9 +91,9 @@ class Stress(_Section):
     """One ``[[stress]]`` table: ``rg.StressScenario``'s fields."""
 
     name: Annotated[str, Field(min_length=1)]
-    spot: float | dict[str, float] = 0.0
-    vol: float | dict[str, float] = 0.0
-    rate: float = 0.0
+    spot: Finite | dict[str, Finite] = 0.0
+    vol: Finite | dict[str, Finite] = 0.0
+    rate: Finite = 0.0
     days: Annotated[int, Field(ge=0)] = 0
 
 
@@ -212,7 +218,7 @@ def load_config(path: str | Path, *, asof: datetime.date | None = None) -> RunCo
         value = err.get("input")
         shown = "missing" if err["type"] == "missing" else f"= {value!r}"
         msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "value_error" and msg.startswith(f"{where}["):  # names its own key path and value
+        if err["type"] == "value_error" and msg.startswith((f"{where}[", f"{where}.")):  # names its key and value
             raise ConfigError(f"{source}: {msg}") from None
         raise ConfigError(f"{source}: {where} {shown}: {err['msg']}") from None
     for label, p, kind in (

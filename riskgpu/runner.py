@@ -15,15 +15,20 @@ import datetime as _dt
 import hashlib
 import json
 import math
+import os
 import re
 import time
 import warnings
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from riskgpu.batch.inputs import Skipped, read_portfolio
 from riskgpu.config import ConfigError, Engine, RunConfig, load_config
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_PARTIAL = 0, 1, 2, 3
+#: A run folder's name: what ``outputs.name`` accepts.
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.=+-]*$")
 #: The tables of a run folder, each written in every configured format.
 TABLES = ("positions", "greeks", "var", "contributions", "pnl", "stress", "backtest", "exceptions")
 
@@ -34,6 +39,7 @@ def _check_runs(config: RunConfig, path: str | Path, market: object, portfolio: 
     from riskgpu.batch.stages import COMMON
     from riskgpu.risk.var import _OPTIONS
 
+    held = sorted({u for p in portfolio.positions for u in p.underlyings})
     for i, run in enumerate(config.risk):
         given = {k for k, v in run.model_dump().items() if v is not None and k not in COMMON}
         bad = sorted(given - _OPTIONS[run.method])
@@ -43,15 +49,25 @@ def _check_runs(config: RunConfig, path: str | Path, market: object, portfolio: 
     b = config.backtest
     if b is not None and b.start is not None and b.end is not None and b.start > b.end:
         raise ConfigError(f"{path}: backtest.start = {b.start.isoformat()} is after backtest.end = {b.end.isoformat()}")
+    if b is not None:
+        from riskgpu.risk.rolling import backtest_days
+
+        try:
+            backtest_days(market.closes(held)[0], window_days=b.window_days, start=b.start, end=b.end)
+        except ValueError as exc:
+            raise ConfigError(f"{path}: backtest.window_days = {b.window_days} (start {b.start}, end {b.end}): "
+                              f"{exc}") from None  # fmt: skip
     names = set(market.names) | {"*"}
-    held = sorted({u for p in portfolio.positions for u in p.underlyings})
     for i, s in enumerate(config.stress):
         for field in ("spot", "vol"):
             shocks = getattr(s, field)
             unknown = sorted(set(shocks) - names) if isinstance(shocks, dict) else []
             if unknown:
                 raise ConfigError(f"{path}: stress[{i}].{field} ({s.name!r}): unknown underlying(s) {unknown}")
-        scenario = rg.StressScenario(**s.model_dump())
+        try:
+            scenario = rg.StressScenario(**s.model_dump())
+        except ValueError as exc:
+            raise ConfigError(f"{path}: stress[{i}] ({s.name!r}): {exc}") from None
         for name in held:
             vol = float(market.vol_vector([name])[0]) + scenario.shock_for("vol", name)
             if vol < 0:
@@ -65,13 +81,14 @@ def _probe(config: RunConfig, path: str | Path, market: object, portfolio: objec
     naming the key path ``risk[i].<option>``."""
     import riskgpu as rg
     from riskgpu.batch.stages import var_options
+    from riskgpu.risk.var import _OPTIONS
 
     run = config.risk[i]
     cheap = ("spot", "forward", "european")
     pick = min(portfolio.positions, key=lambda p: (p.instrument not in cheap, cheap.index(p.instrument)
                                                    if p.instrument in cheap else 0, p.position_id))  # fmt: skip
     kw = var_options(run, config.engine.seed)
-    if run.revaluation == "nested":
+    if run.revaluation == "nested" and "n_scenarios" in _OPTIONS[run.method]:
         kw["n_scenarios"] = min(kw.get("n_scenarios") or 200, 200)
     try:
         with warnings.catch_warnings():
@@ -144,7 +161,7 @@ def _overrides(config: RunConfig, path: str | Path, backend: str | None, seed: i
         engine["seed"] = seed
     try:
         checked = Engine.model_validate(engine)
-    except Exception as exc:
+    except ValidationError as exc:
         raise ConfigError(f"{path}: --seed/--backend: {exc.errors()[0]['msg']} (got {seed!r}, {backend!r})") from None
     return config.model_copy(update={"engine": checked})
 
@@ -183,17 +200,31 @@ def run(
     try:
         with log.stage("validate"), warnings.catch_warnings(record=True) as early:
             warnings.simplefilter("always")
+            config_sha = hashlib.sha256(Path(config_path).read_bytes()).hexdigest() if Path(config_path).is_file() \
+                else None  # fmt: skip
             config, market, portfolio, skipped = _load(config_path, asof)
+            inputs = input_files(config.inputs.portfolio, config.inputs.market)  # hashed as read, not at the end
             config = _overrides(config, config_path, backend, seed)
+            engine_backend = resolve(config.engine.backend)
             name = config.outputs.name or f"{Path(config_path).stem}_{market.asof.isoformat()}"
+            if not NAME.match(name) or name == "latest":
+                raise ConfigError(f"{config_path}: the run folder's name {name!r} (from the file name and the as-of "
+                                  "date) is not a plain folder name; set outputs.name")  # fmt: skip
             parent = Path(out) if out is not None else config.outputs.folder
             replace = config.outputs.overwrite if overwrite is None else overwrite
-            if parent.exists() and not parent.is_dir():
-                where = "--out" if out is not None else "outputs.folder"
-                raise ConfigError(f"{config_path}: {where} = {str(parent)!r}: exists and is not a folder")
+            where = "--out" if out is not None else "outputs.folder"
+            try:
+                parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ConfigError(
+                    f"{config_path}: {where} = {str(parent)!r}: cannot create the folder: {exc}"
+                ) from None
+            if not os.access(parent, os.W_OK):
+                raise ConfigError(f"{config_path}: {where} = {str(parent)!r}: not writable")
+            config = config.model_copy(update={"outputs": config.outputs.model_copy(
+                update={"folder": parent, "overwrite": replace, "name": name})})  # fmt: skip
             if (parent / name).exists() and not replace:
                 raise RunFolderExistsError(f"{parent / name} exists (a previous run); pass --overwrite to replace it")
-            engine_backend = resolve(config.engine.backend)
             caught += early
         log.info(f"{config_path}: {len(portfolio)} positions ({len(skipped)} skipped) as of {market.asof}, backend "
                  f"{engine_backend}, seed {config.engine.seed}", event="inputs", positions=len(portfolio),
@@ -216,9 +247,9 @@ def run(
                 status = "partial" if docs["skipped"] else "complete"
                 summary = _summary(config, market, docs, name, status)
                 write_json(tmp / "summary.json", summary)
-                context = _report_context(config, config_path, docs, summary, seen, log.timings, engine_backend)
+                context = _report_context(config, config_path, config_sha, docs, summary, seen, log.timings,
+                                          engine_backend)  # fmt: skip
                 write_report(tmp / "report.html", context)
-            config_bytes = Path(config_path).read_bytes()
             overrides = {"out": out, "backend": backend, "seed": seed, "asof": asof, "overwrite": overwrite}
             resolved = config.model_dump(mode="json")
             manifest = {
@@ -228,14 +259,14 @@ def run(
                 "exit_code": EXIT_PARTIAL if status == "partial" else EXIT_OK,
                 "config": {
                     "path": str(Path(config_path).resolve()),
-                    "sha256": hashlib.sha256(config_bytes).hexdigest(),
+                    "sha256": config_sha,
                     "resolved": resolved,
                     "resolved_sha256": hashlib.sha256(json.dumps(resolved, sort_keys=True).encode()).hexdigest(),
                     "overrides": {k: v for k, v in overrides.items() if v is not None},
                 },
                 "seed": config.engine.seed,
                 "asof": market.asof.isoformat(),
-                "inputs": input_files(config.inputs.portfolio, config.inputs.market),
+                "inputs": inputs,
                 "versions": versions(),
                 "device": device(engine_backend),
                 "started": started.isoformat(timespec="seconds"),
@@ -254,6 +285,17 @@ def run(
         log.close()
 
 
+def _backtest_total(config: RunConfig, portfolio: object, market: object) -> int | None:
+    """The backtest's number of days (its progress total), None without one."""
+    from riskgpu.risk.rolling import backtest_days
+
+    b = config.backtest
+    if b is None:
+        return None
+    held = sorted({u for p in portfolio.positions for u in p.underlyings})
+    return len(backtest_days(market.closes(held)[0], window_days=b.window_days, start=b.start, end=b.end))
+
+
 def _compute(config: RunConfig, portfolio: object, market: object, skipped: list[Skipped], backend: str,
              log: object, stages: object) -> tuple[dict, dict]:  # fmt: skip
     import polars as pl
@@ -262,6 +304,9 @@ def _compute(config: RunConfig, portfolio: object, market: object, skipped: list
     with log.stage("price", total=len(portfolio)) as step:
         positions, greeks, failed = stages.price_stage(config, portfolio, market, backend=backend, step=step)
     skipped = [*skipped, *failed]
+    if failed and positions.height == 0:
+        raise RuntimeError(f"every position failed to price ({len(failed)}); the first, {failed[0].position_id}: "
+                           f"{failed[0].reason}")  # fmt: skip
     if failed:
         for s in failed:
             log.warning(f"skipped {s.position_id} (pricing): {s.reason}", **s.event())
@@ -270,9 +315,9 @@ def _compute(config: RunConfig, portfolio: object, market: object, skipped: list
         var = stages.var_stage(config, portfolio, market, backend=backend, step=step)
     with log.stage("stress"):
         stress = stages.stress_stage(config, portfolio, market, backend=backend)
-    with log.stage("backtest"):
-        backtest = stages.backtest_stage(config, portfolio, market, backend=backend)
-    ex_schema = {f.name: pl.Int64 if f.name == "row" else pl.String for f in dataclasses.fields(Skipped)}
+    with log.stage("backtest", total=_backtest_total(config, portfolio, market)) as step:
+        backtest = stages.backtest_stage(config, portfolio, market, backend=backend, step=step)
+    sch = stages.schemas()
     tables = {
         "positions": positions,
         "greeks": greeks,
@@ -280,8 +325,8 @@ def _compute(config: RunConfig, portfolio: object, market: object, skipped: list
         "contributions": var["contributions"],
         "pnl": var["pnl"],
         "stress": stress["stress"],
-        "backtest": backtest["backtest"] if backtest else pl.DataFrame(schema={"date": pl.Date, "var": pl.Float64}),
-        "exceptions": pl.DataFrame([s.to_dict() for s in skipped], schema=ex_schema),
+        "backtest": backtest["backtest"] if backtest else pl.DataFrame(schema=sch["backtest"]),
+        "exceptions": pl.DataFrame([s.to_dict() for s in skipped], schema=sch["exceptions"]),
     }
     docs = {
         "positions": positions,
@@ -318,8 +363,8 @@ def _summary(config: RunConfig, market: object, docs: dict, name: str, status: s
     }
 
 
-def _report_context(config: RunConfig, path: str | Path, docs: dict, summary: dict, seen: list[str],
-                    timings: dict, backend: str) -> dict:  # fmt: skip
+def _report_context(config: RunConfig, path: str | Path, config_sha: str | None, docs: dict, summary: dict,
+                    seen: list[str], timings: dict, backend: str) -> dict:  # fmt: skip
     import riskgpu as rg
 
     pos = docs["positions"]
@@ -328,7 +373,7 @@ def _report_context(config: RunConfig, path: str | Path, docs: dict, summary: di
         "asof": summary["asof"],
         "status": summary["status"],
         "config": str(path),
-        "config_sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest(),
+        "config_sha256": config_sha,
         "backend": backend,
         "seed": config.engine.seed,
         "version": rg.__version__,

@@ -65,3 +65,26 @@ def test_a_killed_run_leaves_no_success_folder_and_a_rerun_succeeds(tmp_path):
 def test_bad_names(tmp_path, name):
     with pytest.raises(ValueError, match="invalid run name"), run_folder(tmp_path, name):
         pass
+
+
+def test_a_live_run_of_the_same_name_is_refused_not_deleted(tmp_path):
+    from riskgpu.io.runfolder import RunFolderExistsError, run_folder
+
+    with run_folder(tmp_path, "r") as live:
+        (live / "x").write_text("mine")
+        with pytest.raises(RunFolderExistsError, match="another run of it is in progress"):
+            with run_folder(tmp_path, "r"):
+                pass
+        assert (live / "x").read_text() == "mine"
+    assert (tmp_path / "r" / "x").read_text() == "mine" and not (tmp_path / "r" / ".lock").exists()
+
+
+def test_a_folder_that_appears_during_the_run_is_not_replaced_without_overwrite(tmp_path):
+    from riskgpu.io.runfolder import RunFolderExistsError, run_folder
+
+    with pytest.raises(RunFolderExistsError, match="appeared during this run"):
+        with run_folder(tmp_path, "r"):
+            (tmp_path / "r").mkdir()
+            (tmp_path / "r" / "theirs").write_text("")
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["theirs"]
+    assert not list(tmp_path.glob(".r.tmp-*"))

@@ -99,7 +99,8 @@ def test_demo_run_has_every_output(demo_run):
 def test_demo_tables_schemas_and_csv_equal_parquet(demo_run):
     expected = {
         "positions": ["position_id", "book", "instrument", "underlying", "quantity", "price", "stderr", "closed_form",
-                      "value", "value_stderr", "method", "delta", "delta_stderr", "gamma", "gamma_stderr", "vega",
+                      "value", "value_stderr", "method", "variance_reduction",
+                      "delta", "delta_stderr", "gamma", "gamma_stderr", "vega",
                       "vega_stderr"],
         "greeks": ["position_id", "greek", "underlying", "underlying_2", "value", "stderr", "method"],
         "contributions": ["run", "level", "key", "component_var", "component_es", "marginal_var", "positions"],
@@ -107,6 +108,9 @@ def test_demo_tables_schemas_and_csv_equal_parquet(demo_run):
         "stress": ["scenario", "position_id", "book", "underlying", "pnl"],
         "backtest": ["date", "var", "pnl", "exception"],
         "exceptions": ["stage", "reason", "position_id", "row", "field", "value", "source"],
+        "var": ["run", "method", "confidence", "es_confidence", "horizon_days", "var", "es", "var_ci_low",
+                "var_ci_high", "es_ci_low", "es_ci_high", "n_scenarios", "revaluation", "base_value", "stressed_var",
+                "stressed_es", "stressed_start", "stressed_end"],
     }  # fmt: skip
     for name, cols in expected.items():
         assert table(demo_run, name).columns == cols, name
@@ -118,6 +122,10 @@ def test_demo_tables_schemas_and_csv_equal_parquet(demo_run):
     assert positions.height == 300 and positions["position_id"].is_unique().all()
     assert set(positions["instrument"]) >= {"spot", "forward", "european", "asian", "barrier", "american", "basket"}
     assert table(demo_run, "exceptions").height == 0
+    from riskgpu.batch.stages import schemas
+
+    for name, schema in schemas().items():  # fixed types whatever the config: nightly files stack
+        assert dict(table(demo_run, name).schema) == schema, name
 
 
 def test_demo_prices_and_greeks_equal_the_api_on_the_position_stream(demo_run):
@@ -157,6 +165,8 @@ def test_demo_var_equals_the_api_and_totals_equal_contributions(demo_run):
     mc = rg.var(portfolio, market, method="monte_carlo", horizon_days=10, n_scenarios=10000, returns="student_t",
                 dof=5.0, seed=42, backend="cpu")  # fmt: skip
     assert var.row(2, named=True)["var"] == mc.var
+    dg = rg.var(portfolio, market, method="parametric", approximation="delta_gamma", backend="cpu")
+    assert (var.row(1, named=True)["var"], var.row(1, named=True)["es"]) == (dg.var, dg.es)
     contributions, pnl = table(demo_run, "contributions"), table(demo_run, "pnl")
     for row in var.iter_rows(named=True):
         for level in ("position", "book", "underlying"):
@@ -188,7 +198,6 @@ def test_demo_stress_backtest_and_summary_are_consistent(demo_run):
     assert summary["stress"]["equity_crash"] < 0  # the book is long equity
     b = summary["backtest"]
     assert b["observations"] == backtest.height and b["exceptions"] == int(backtest["exception"].sum())
-    assert backtest["exception"].to_list() == (-backtest["pnl"] > backtest["var"]).to_list()
     assert b["traffic_light"] in ("green", "yellow", "red")
 
 
@@ -307,6 +316,7 @@ def test_skip_policy_leaves_out_a_position_whose_pricing_fails(tmp_path, monkeyp
     assert ex["row"] is not None
     assert "P0003" not in table(folder, "positions")["position_id"].to_list()
     assert "P0003" not in table(folder, "contributions")["key"].to_list()
+    assert "P0003" not in table(folder, "stress")["position_id"].to_list()
     cfg_fail = small_config(tmp_path, name="strict")
     assert main(["run", str(cfg_fail), "--out", str(tmp_path / "out"), "--log-level", "error"]) == 1
     assert not (tmp_path / "out" / "strict_2026-11-20").exists()
@@ -442,3 +452,51 @@ def test_an_unavailable_backend_is_an_input_error(tmp_path, monkeypatch, capsys)
     assert main(["run", str(cfg), "--out", str(tmp_path / "out"), "--backend", "gpu"]) == 2
     assert "no CUDA driver" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("extra_risk", "engine", "fragment"),
+    [
+        ('revaluation = "nested"\ninner_paths = 64', "", None),  # historical + nested is a valid run
+        ("", "antithetic = true\nn_paths = 2001", "engine.n_paths = 2001 must be even"),
+        ("", "", "stress[1] ('bad')"),
+        ("", "", "backtest.window_days = 5000"),
+    ],
+    ids=["nested-historical-ok", "antithetic-odd-paths", "stress-spot-below-minus-one", "backtest-longer-than-history"],
+)
+def test_validate_refuses_what_the_run_would_fail_on(tmp_path, capsys, extra_risk, engine, fragment):
+    cfg = small_config(tmp_path)
+    text = cfg.read_text().replace(
+        'name = "hist"\nmethod = "historical"', f'name = "hist"\nmethod = "historical"\n{extra_risk}'
+    )
+    text = text.replace("n_paths = 2000", engine or "n_paths = 2000")
+    if "stress[1]" in (fragment or ""):
+        text += '\n[[stress]]\nname = "bad"\nspot = -1.5\n'
+    if "backtest" in (fragment or ""):
+        text += "\n[backtest]\nwindow_days = 5000\n"
+    cfg.write_text(text)
+    code = main(["validate", str(cfg)])
+    err = capsys.readouterr().err
+    if fragment is None:
+        assert code == 0, err
+    else:
+        assert code == 2 and fragment in err and str(cfg) in err, err
+        assert main(["run", str(cfg), "--out", str(tmp_path / "o")]) == 2 and not (tmp_path / "o").exists()
+
+
+def test_variance_reduction_applies_where_a_product_takes_it(tmp_path):
+    cfg = small_config(tmp_path)
+    cfg.write_text(
+        cfg.read_text().replace("n_paths = 2000", "n_paths = 2000\nantithetic = true\ncontrol_variate = true")
+    )
+    assert main(["run", str(cfg), "--out", str(tmp_path / "o"), "--log-level", "error"]) == 0
+    pos = table(tmp_path / "o" / "small_2026-11-20", "positions")
+    got = dict(zip(pos["instrument"], pos["variance_reduction"], strict=False))
+    assert got["american"] == "none" and got["spot"] == "none"
+    assert got["european"] == got["asian"] == "antithetic+control_variate"
+    market = rg.Market.read(DEMO / "market")
+    row = pos.filter(pl.col("instrument") == "asian").row(0, named=True)
+    p = rg.Portfolio.read(tmp_path / "portfolio.csv").subset([row["position_id"]])
+    ref = rg.price(p.products(market)[0], market.model(row["underlying"]), n_paths=2000, seed=7, backend="cpu",
+                   antithetic=True, control_variate=True, stream=rg.position_stream(row["position_id"]))  # fmt: skip
+    assert (row["price"], row["stderr"]) == (ref.value, ref.stderr)

@@ -1,1 +1,1 @@
-"""The nightly batch runner's pieces: outputs and the HTML report."""
+"""The nightly runner's pieces: inputs under the error policy, the computing stages, outputs and progress."""

@@ -8,7 +8,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
@@ -63,7 +63,7 @@ class RunLog:
 
     def __init__(self, level: str = "info", stream: TextIO | None = None) -> None:
         self.stream = sys.stderr if stream is None else stream
-        self.logger = logging.getLogger(f"{LOGGER}.{id(self)}")
+        self.logger = logging.Logger(LOGGER)  # not registered: nothing is left behind by a run
         self.logger.setLevel(logging.DEBUG)
         self.logger.propagate = False
         self.console = logging.StreamHandler(self.stream)
@@ -98,7 +98,7 @@ class RunLog:
             h.close()
 
     @contextmanager
-    def stage(self, name: str, total: int | None = None) -> Iterator[object]:
+    def stage(self, name: str, total: int | None = None) -> Iterator[Callable[[], None]]:
         """Time stage ``name``; yield ``step()`` that advances its progress (``total`` steps)."""
         from tqdm import tqdm
 

@@ -20,6 +20,33 @@ COMMON = {"name", "method", "confidence", "es_confidence", "horizon_days", "stre
 TOP = 10
 
 
+def schemas() -> dict[str, dict]:
+    """Each table's columns and types, fixed whatever the config (so nightly files stack): filled and empty
+    tables alike (positions and greeks come from ``riskgpu.risk.valuation``)."""
+    import polars as pl
+
+    f, s, i = pl.Float64, pl.String, pl.Int64
+    var = {"run": s, "method": s, "confidence": f, "es_confidence": f, "horizon_days": i, "var": f, "es": f,
+           "var_ci_low": f, "var_ci_high": f, "es_ci_low": f, "es_ci_high": f, "n_scenarios": i, "revaluation": s,
+           "base_value": f, "stressed_var": f, "stressed_es": f, "stressed_start": s, "stressed_end": s}  # fmt: skip
+    return {
+        "var": var,
+        "contributions": {
+            "run": s,
+            "level": s,
+            "key": s,
+            "component_var": f,
+            "component_es": f,
+            "marginal_var": f,
+            "positions": i,
+        },
+        "pnl": {"run": s, "scenario": i, "pnl": f},
+        "stress": {"scenario": s, "position_id": s, "book": s, "underlying": s, "pnl": f},
+        "backtest": {"date": pl.Date, "var": f, "pnl": f, "exception": pl.Boolean},
+        "exceptions": {"stage": s, "reason": s, "position_id": s, "row": i, "field": s, "value": s, "source": s},
+    }
+
+
 def price_stage(config: RunConfig, portfolio: object, market: object, *, backend: str, step: Callable) -> tuple:
     """Positions and Greeks tables and the positions whose pricing failed (``on_error="skip"``)."""
     from riskgpu.risk.book import resolve_book
@@ -42,7 +69,7 @@ def price_stage(config: RunConfig, portfolio: object, market: object, *, backend
     )
     rows = {p.position_id: p.row for p in portfolio.positions}
     failed = [Skipped("price", reason, pid, rows[pid], source=portfolio.source) for pid, reason in val.failed.items()]
-    return positions_frame(val.rows, config.pricing.greeks), greeks_frame(val.greeks), failed
+    return positions_frame(val.rows, greeks=config.pricing.greeks), greeks_frame(val.greeks), failed
 
 
 def var_options(run: VaRRun, engine_seed: int) -> dict:
@@ -110,13 +137,14 @@ def var_stage(config: RunConfig, portfolio: object, market: object, *, backend: 
             "by_book": res.contributions("book").select("book", "component_var", "component_es").to_dicts(),
         })  # fmt: skip
         step()
-    var_schema = {"run": pl.String, "method": pl.String, "var": pl.Float64, "es": pl.Float64}
+    sch = schemas()
     return {
-        "var": pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame(schema=var_schema),
-        "contributions": pl.concat(contrib) if contrib else pl.DataFrame(schema={"run": pl.String}),
-        "pnl": pl.concat(pnl) if pnl else pl.DataFrame(schema={"run": pl.String, "scenario": pl.Int64}),
+        "var": pl.DataFrame(rows, schema=sch["var"]),
+        "contributions": pl.concat([c.cast(sch["contributions"]) for c in contrib]) if contrib
+        else pl.DataFrame(schema=sch["contributions"]),
+        "pnl": pl.concat(pnl) if pnl else pl.DataFrame(schema=sch["pnl"]),
         "report": report,
-    }
+    }  # fmt: skip
 
 
 def stress_stage(config: RunConfig, portfolio: object, market: object, *, backend: str) -> dict:
@@ -127,10 +155,9 @@ def stress_stage(config: RunConfig, portfolio: object, market: object, *, backen
 
     scenarios = [rg.StressScenario(**s.model_dump()) for s in config.stress]
     if not scenarios:
-        schema = {"scenario": pl.String, "position_id": pl.String, "book": pl.String, "pnl": pl.Float64}
-        return {"stress": pl.DataFrame(schema=schema), "totals": {}, "report": []}
+        return {"stress": pl.DataFrame(schema=schemas()["stress"]), "totals": {}, "report": []}
     res = rg.stress(portfolio, market, scenarios, backend=backend)
-    frame = res.frame()
+    frame = res.frame().cast(schemas()["stress"])
     books = sorted({b for b in res.books if b is not None})
     report = []
     for i, name in enumerate(res.scenario_names):
@@ -141,8 +168,9 @@ def stress_stage(config: RunConfig, portfolio: object, market: object, *, backen
     return {"stress": frame, "totals": totals, "report": report}
 
 
-def backtest_stage(config: RunConfig, portfolio: object, market: object, *, backend: str) -> dict | None:
-    """The rolling backtest, when configured: its daily table and summary."""
+def backtest_stage(config: RunConfig, portfolio: object, market: object, *, backend: str, step: Callable
+                   ) -> dict | None:  # fmt: skip
+    """The rolling backtest, when configured: its daily table and summary (``step()`` after each day)."""
     import riskgpu as rg
 
     b = config.backtest
@@ -158,6 +186,7 @@ def backtest_stage(config: RunConfig, portfolio: object, market: object, *, back
         end=None if b.end is None else b.end.isoformat(),
         confidence=b.confidence,
         backend=backend,
+        on_day=step,
         **kw,
     )
     r = res.result
@@ -168,4 +197,4 @@ def backtest_stage(config: RunConfig, portfolio: object, market: object, *, back
         "first": str(res.dates[0]) if len(res.dates) else None, "last": str(res.dates[-1]) if len(res.dates) else None,
     }  # fmt: skip
     report = {**summary, "dates": [str(d) for d in res.dates], "var": res.var, "pnl": res.pnl}
-    return {"backtest": res.frame(), "summary": summary, "report": report}
+    return {"backtest": res.frame().cast(schemas()["backtest"]), "summary": summary, "report": report}

@@ -3,12 +3,14 @@
 ``with run_folder(parent, name) as tmp:`` writes into ``tmp``; on success a ``_SUCCESS`` marker is added,
 the folder is renamed to ``parent / name`` and the ``parent / "latest"`` link points at it; on an exception
 the temporary folder is removed. A killed run leaves only a ``.name.tmp-*`` folder, never one that looks
-complete, and the next run on the same parent removes such leftovers. An existing good run is never
-replaced unless ``overwrite=True``, which swaps the new folder in by renames.
+complete, and the next run on the same parent removes such leftovers (a ``.lock`` held inside a temporary
+folder marks a live run: a second run of the same name is refused rather than deleting it). An existing good
+run is never replaced unless ``overwrite=True``, which swaps the new folder in by renames.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import uuid
@@ -24,10 +26,29 @@ class RunFolderExistsError(FileExistsError):
     """The run folder exists already and ``overwrite`` was not asked for."""
 
 
+LOCK = ".lock"
+
+
 def _stale(parent: Path, name: str) -> list[Path]:
-    return [p for p in parent.glob(f".{name}.tmp-*") if p.is_dir()] + [
-        p for p in parent.glob(f".{name}.old-*") if p.is_dir()
-    ]
+    """Leftovers of earlier runs of ``name``; a temporary folder whose lock is held belongs to a live run of the
+    same name, which is an error (two runs would publish over each other)."""
+    out = [p for p in parent.glob(f".{name}.old-*") if p.is_dir()]
+    for p in parent.glob(f".{name}.tmp-*"):
+        if not p.is_dir():
+            continue
+        try:
+            fd = os.open(p / LOCK, os.O_RDWR)
+        except OSError:
+            out.append(p)  # no lock file: killed before it was made
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunFolderExistsError(f"{parent / name}: another run of it is in progress ({p.name})") from None
+        finally:
+            os.close(fd)
+        out.append(p)
+    return out
 
 
 @contextmanager
@@ -48,8 +69,13 @@ def run_folder(parent: str | Path, name: str, *, overwrite: bool = False) -> Ite
         shutil.rmtree(old, ignore_errors=True)
     tmp = parent / f".{name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
+    lock = os.open(tmp / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(lock, fcntl.LOCK_EX)  # held while this run lives: a concurrent run of the name sees it
     try:
         yield tmp
+        if final.exists() and not overwrite:  # appeared while this run computed
+            raise RunFolderExistsError(f"{final} appeared during this run; pass overwrite to replace it")
+        (tmp / LOCK).unlink()
         (tmp / SUCCESS).write_text("")
         if final.exists():
             retired = parent / f".{name}.old-{uuid.uuid4().hex[:8]}"
@@ -61,6 +87,8 @@ def run_folder(parent: str | Path, name: str, *, overwrite: bool = False) -> Ite
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:
+        os.close(lock)
     link = parent / f".{LATEST}.tmp-{uuid.uuid4().hex[:8]}"
     link.symlink_to(name, target_is_directory=True)
     os.replace(link, parent / LATEST)

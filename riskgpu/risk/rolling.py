@@ -4,6 +4,7 @@ realised hypothetical P&L, then ``rg.backtest`` on the series."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,6 +42,22 @@ class RollingBacktest:
         return pl.DataFrame({"date": self.dates, "var": self.var, "pnl": self.pnl, "exception": -self.pnl > self.var})
 
 
+def backtest_days(dates: np.ndarray, *, window_days: int, start: object, end: object) -> list[int]:
+    """Indices into ``dates`` of the P&L days in ``[start, end]`` with ``window_days`` daily returns before the
+    previous close; a ValueError naming the window when there is none (the runner checks a config with it)."""
+    lo = iso_day("rolling_backtest.start", start) if start is not None else dates[0]
+    hi = iso_day("rolling_backtest.end", end) if end is not None else dates[-1]
+    if lo > hi:
+        raise ValueError(f"rolling_backtest: start {start!r} is after end {end!r}")
+    days = [t + 1 for t in range(window_days, len(dates) - 1) if lo <= dates[t + 1] <= hi]
+    if not days:
+        raise ValueError(
+            f"rolling_backtest: no P&L day in [{lo}, {hi}] has {window_days} daily returns before it "
+            f"(history {dates[0]} to {dates[-1]}, {len(dates)} dates)"
+        )
+    return days
+
+
 def rolling_backtest(
     portfolio: object,
     market: object,
@@ -54,6 +71,7 @@ def rolling_backtest(
     tree_steps: int = 200,
     n_scenarios: int | None = None,
     seed: int | None = None,
+    on_day: Callable[[], None] | None = None,
 ) -> RollingBacktest:
     """One-day VaR forecasts of today's book over history, backtested.
 
@@ -65,7 +83,8 @@ def rolling_backtest(
     covariance; ``"monte_carlo"``: ``n_scenarios`` (default 2,000) lognormal draws with that covariance,
     ``seed`` (default 0); both refused with the other methods); the
     realised P&L is the book revalued at the closes of ``d`` one trading day later minus its value at ``t``.
-    Then ``rg.backtest(var, pnl, confidence=confidence)``. Tested by counting the exceptions independently.
+    Then ``rg.backtest(var, pnl, confidence=confidence)``. ``on_day()`` is called after each day (progress).
+    Tested by counting the exceptions independently.
     """
     from riskgpu.risk.backtest import backtest
 
@@ -82,20 +101,13 @@ def rolling_backtest(
     name = _resolve_backend(backend)
     book = resolve_book(portfolio, market)
     dates, closes = market.closes(book.names)
-    lo = iso_day("rolling_backtest.start", start) if start is not None else dates[0]
-    hi = iso_day("rolling_backtest.end", end) if end is not None else dates[-1]
-    if lo > hi:
-        raise ValueError(f"rolling_backtest: start {start!r} is after end {end!r}")
-    days = [t + 1 for t in range(window_days, len(dates) - 1) if lo <= dates[t + 1] <= hi]
-    if not days:
-        raise ValueError(
-            f"rolling_backtest: no P&L day in [{lo}, {hi}] has {window_days} daily returns before it "
-            f"(history {dates[0]} to {dates[-1]}, {len(dates)} dates)"
-        )
+    days = backtest_days(dates, window_days=window_days, start=start, end=end)
     h = _sc.horizon_years(1)
     q = book.quantities
     forecasts, realised = [], []
-    for d in days:
+    for i, d in enumerate(days):
+        if on_day is not None and i:
+            on_day()  # the previous day is done
         t = d - 1
         spots = closes[t].astype(np.float64)
         # seasoned state must hold at the historical spot: lookback extremes widen to it, barriers beyond it hit
@@ -127,6 +139,8 @@ def rolling_backtest(
         )  # fmt: skip
         unit = _rv.full(today, grid, today.spots * moves, elapsed=h, backend=name) - base
         forecasts.append(empirical_var_es(-book_totals(unit * q), confidence)[0])
+    if on_day is not None:
+        on_day()  # the last day
     var = np.array(forecasts)
     pnl = np.array(realised)
     if np.any(var < 0):

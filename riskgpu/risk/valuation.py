@@ -68,6 +68,22 @@ def _greek_rows(pid: str, names: tuple[str, ...], g: str, value: object, stderr:
     ]
 
 
+def variance_reduction(product: object, model: object, *, antithetic: bool, control_variate: bool) -> tuple:
+    """``(antithetic, control_variate)`` as applied to ``product``: American (Longstaff-Schwartz) positions take
+    neither, and a control variate only where ``riskgpu.control`` has one (not with continuous monitoring,
+    geometric or negative-weight baskets). The positions table records what each position got."""
+    from riskgpu.control import control_for
+
+    if getattr(product, "lsm", False):
+        return False, False
+    if control_variate:
+        try:
+            control_for(product, model)
+        except ValueError:
+            control_variate = False
+    return antithetic, control_variate
+
+
 def value_positions(
     book: Book,
     market: object,
@@ -112,19 +128,22 @@ def value_positions(
                 "quantity": q,
             }
             if type(product).__name__ in ("Spot", "Forward"):
-                value, err, method = float(closed[p]), 0.0, "closed_form"
+                value, err, method, reduction = float(closed[p]), 0.0, "closed_form", "none"
                 g_values = _linear_greeks(product, model, which)
                 g_errs, g_methods = dict.fromkeys(which, 0.0), dict.fromkeys(which, "exact")
             else:
                 stream = position_stream(pid)
                 method = "lsm" if getattr(product, "lsm", False) else "monte_carlo"
+                anti, cv = variance_reduction(product, model, antithetic=antithetic, control_variate=control_variate)
+                mine = {**run, "antithetic": anti}
+                reduction = "+".join(n for n, on in (("antithetic", anti), ("control_variate", cv)) if on) or "none"
                 g_values, g_errs, g_methods = {}, {}, {}
                 if which:
-                    gr = mc_greeks(product, model, which=which, stream=stream, **run)
+                    gr = mc_greeks(product, model, which=which, stream=stream, **mine)
                     g_values, g_errs, g_methods = gr.values, gr.stderrs, gr.methods
                     res = gr.price
-                if control_variate or not which:
-                    res = price(product, model, stream=stream, control_variate=control_variate, **run)
+                if cv or not which:
+                    res = price(product, model, stream=stream, control_variate=cv, **mine)
                 value, err = float(res.value), float(res.stderr)
             row.update(
                 price=value,
@@ -133,6 +152,7 @@ def value_positions(
                 value=q * value,
                 value_stderr=abs(q) * err,
                 method=method,
+                variance_reduction=reduction,
             )
             longs = []
             for g in which:
@@ -140,7 +160,7 @@ def value_positions(
                 longs += _greek_rows(pid, names, g, g_values[g], g_errs[g], g_methods[g])
                 row[g] = longs[-1]["value"] if scalar else None
                 row[f"{g}_stderr"] = longs[-1]["stderr"] if scalar else None
-        except Exception as exc:
+        except (ValueError, ArithmeticError) as exc:  # this position's terms or numbers; anything else stops
             if on_error == "fail":
                 raise
             out.failed[pid] = f"{type(exc).__name__}: {exc}"
@@ -171,9 +191,11 @@ def price_portfolio(
     and ``stderr`` (per unit: ``rg.price`` with ``n_paths`` paths on ``stream=position_stream(id)``, so
     a position's price depends on nothing else in the book; spots and forwards are exact, stderr 0;
     Americans are Longstaff-Schwartz out of sample), ``closed_form`` (the revaluation grid's value: closed
-    form or fast approximation), ``value`` and ``value_stderr`` (times the quantity), ``method``; then per
-    Greek ``g`` in ``greeks`` (``rg.greeks`` on the same stream; exact for spots and forwards) ``g`` and
-    ``g_stderr`` per unit (null for a per-underlying Greek of a basket: see ``greeks_frame``).
+    form or fast approximation), ``value`` and ``value_stderr`` (times the quantity), ``method``,
+    ``variance_reduction`` (what ``antithetic``/``control_variate`` each position got, see
+    ``variance_reduction()``); then per Greek ``g`` in ``greeks`` (``rg.greeks`` on the same stream; exact
+    for spots and forwards) ``g`` and ``g_stderr`` per unit (null for a per-underlying Greek of a basket:
+    see ``greeks_frame``).
     Tested against ``rg.price`` and ``rg.greeks`` with the position's stream.
     """
     book = resolve_book(portfolio, market)
@@ -189,10 +211,10 @@ def price_portfolio(
         greeks=greeks,
         tree_steps=tree_steps,
     )
-    return positions_frame(val.rows, greeks)
+    return positions_frame(val.rows, greeks=greeks)
 
 
-def positions_frame(rows: list[dict], greeks: Sequence[str] = ()) -> object:
+def positions_frame(rows: list[dict], *, greeks: Sequence[str] = ()) -> object:
     """The positions table (``price_portfolio``'s columns) from ``Valuation.rows``."""
     import polars as pl
 
@@ -208,6 +230,7 @@ def positions_frame(rows: list[dict], greeks: Sequence[str] = ()) -> object:
         "value": pl.Float64,
         "value_stderr": pl.Float64,
         "method": pl.String,
+        "variance_reduction": pl.String,
     }
     for g in greeks:
         schema[g] = schema[f"{g}_stderr"] = pl.Float64
