@@ -391,3 +391,10 @@ def test_browser_helper_skips_only_without_a_browser(monkeypatch, tmp_path):
     monkeypatch.setattr(browser, "CHROMEDRIVER", tmp_path / "no-chromedriver")
     with pytest.raises(pytest.skip.Exception, match=r"no headless browser: .* missing"):
         browser.check_report_in_browser(tmp_path / "report.html")
+
+
+def test_every_navigation_link_has_a_target(context):
+    for page in (render_report(context), render_report(empty_context())):
+        targets = set(re.findall(r'id="([^"]+)"', page))
+        links = re.findall(r'href="#([^"]+)"', page)
+        assert links and set(links) <= targets

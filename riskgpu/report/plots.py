@@ -206,6 +206,3 @@ def _backtest_plot(dates: np.ndarray, var: np.ndarray, pnl: np.ndarray, confiden
         fig.legend(loc="outside lower center", frameon=False, ncols=3)
 
     return _render_png(draw)
-
-
-# ------------------------------------------------------------------------------------------------ sections
