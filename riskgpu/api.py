@@ -157,6 +157,8 @@ def price(
     qmc: bool = False,
     randomisations: int = 16,
     pilot_paths: int | None = None,
+    client: object | None = None,
+    tiles_per_task: int | None = None,
 ) -> PriceResult | AmericanResult:
     """Monte Carlo price of ``product`` under ``model``.
 
@@ -185,6 +187,9 @@ def price(
     seed : 64-bit Philox key; ``stream`` separates uses (the counter's fourth word).
     backend : ``"auto"`` (gpu on a real CUDA device, else cpu), ``"reference"``, ``"cpu"``, ``"gpu"``.
     dtype : ``"float64"`` (default) or ``"float32"`` (the fast mode).
+    client : a ``dask.distributed.Client``: the tiles of paths are priced as Dask tasks of
+        ``tiles_per_task`` whole tiles (``riskgpu.distributed``) and combined in tile order, so the result is
+        bitwise that of the same call without a client. Not with ``qmc``, ``tolerance`` or American products.
 
     Returns
     -------
@@ -205,6 +210,8 @@ def price(
             qmc=qmc,
             tolerance=tolerance,
             max_paths=max_paths,
+            client=client,
+            tiles_per_task=tiles_per_task,
         )
         return lsm.price_american(
             product,
@@ -219,6 +226,10 @@ def price(
         )
     if pilot_paths is not None:
         raise ValueError(f"pilot_paths={pilot_paths!r} applies only to American/Bermudan products")
+    if client is None and tiles_per_task is not None:
+        raise ValueError(f"price.tiles_per_task={tiles_per_task!r} applies only with a Dask client")
+    if client is not None:
+        _refuse("price(client=...) does not take (not distributed yet)", qmc=qmc, tolerance=tolerance)
     if qmc:
         return _price_qmc(
             product,
@@ -277,7 +288,14 @@ def price(
         def evaluate(sums: list, sqs: list, n: int) -> tuple[float, float, float | None]:
             return (*combine(job, sums[0], sqs[0], n), None)
 
-    if tolerance is None:
+    if client is not None:
+        from riskgpu import distributed as _dist
+
+        per = _dist.default_tiles_per_task(client, job.n_tiles) if tiles_per_task is None else tiles_per_task
+        parts = [_dist.tile_sums(client, name, j, tiles_per_task=per) for j in jobs]
+        value, se, beta = evaluate([p[0] for p in parts], [p[1] for p in parts], job.n_samples)
+        used, stopped = n_paths, None
+    elif tolerance is None:
         parts = [module.tile_sums(j, 0, j.n_tiles) for j in jobs]
         value, se, beta = evaluate([p[0] for p in parts], [p[1] for p in parts], job.n_samples)
         used, stopped = n_paths, None
