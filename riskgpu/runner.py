@@ -39,7 +39,7 @@ def _check_runs(config: RunConfig, path: str | Path, market: object, portfolio: 
     from riskgpu.batch.stages import COMMON
     from riskgpu.risk.var import _OPTIONS
 
-    held = sorted({u for p in portfolio.positions for u in p.underlyings})
+    held = portfolio.underlyings
     for i, run in enumerate(config.risk):
         given = {k for k, v in run.model_dump().items() if v is not None and k not in COMMON}
         bad = sorted(given - _OPTIONS[run.method])
@@ -132,7 +132,7 @@ def validate(path: str | Path, *, asof: _dt.date | None = None) -> tuple[RunConf
     summary = {
         "config": str(path),
         "positions": len(portfolio),
-        "underlyings": len({u for p in portfolio.positions for u in p.underlyings}),
+        "underlyings": len(portfolio.underlyings),
         "asof": market.asof.isoformat(),
         "var_runs": [r.name for r in config.risk],
         "stress_scenarios": [s.name for s in config.stress],
@@ -292,7 +292,7 @@ def _backtest_total(config: RunConfig, portfolio: object, market: object) -> int
     b = config.backtest
     if b is None:
         return None
-    held = sorted({u for p in portfolio.positions for u in p.underlyings})
+    held = portfolio.underlyings
     return len(backtest_days(market.closes(held)[0], window_days=b.window_days, start=b.start, end=b.end))
 
 

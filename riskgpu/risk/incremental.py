@@ -71,7 +71,7 @@ def incremental_var(portfolio: object, market: object, trade: object, **options:
             raise ValueError(f"incremental_var: the trade's position_id(s) {clash} are already in the portfolio")
         with_book = Portfolio([*portfolio.positions, *extra.positions], source=portfolio.source)
         without_book = portfolio
-    names = tuple(sorted({u for p in with_book.positions for u in p.underlyings}))
+    names = with_book.underlyings
     defaults = {"confidence": 0.99, "es_confidence": None, "horizon_days": 1, "backend": "auto"}
     keys = ("lookback_days", "overlapping", "approximation", "n_scenarios", "returns", "dof", "covariance")
     keys += ("ewma_decay", "seed", "revaluation", "inner_paths", "tree_steps")

@@ -372,6 +372,11 @@ class Portfolio:
         """Distinct books in order of first appearance (positions without a book are left out)."""
         return tuple(dict.fromkeys(p.book for p in self.positions if p.book is not None))
 
+    @property
+    def underlyings(self) -> tuple[str, ...]:
+        """The distinct underlyings the positions hold, sorted by name."""
+        return tuple(sorted({u for p in self.positions for u in p.underlyings}))
+
     # ------------------------------------------------------------------------------------------ market
     def products(self, market: Any) -> list[object]:
         """The positions' products, validated against ``market`` (its ``asof``, ``names``, spots).

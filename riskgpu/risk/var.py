@@ -312,7 +312,7 @@ def var(
     kwargs["lookback_days"] = None  # the window is the data
     other = run_var(portfolio, market, window=window, **kwargs)
     other.details["stressed_window"] = (str(window[0]), str(window[1]))
-    dates = market.closes(tuple(sorted({u for p in portfolio.positions for u in p.underlyings})))[0]
+    dates = market.closes(portfolio.underlyings)[0]
     used = dates[(dates >= window[0]) & (dates <= window[1])]
     other.details["stressed_span"] = (str(used[0]), str(used[-1]))
     return dataclasses.replace(result, stressed=other)
