@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import asdict, dataclass
@@ -189,7 +190,8 @@ def price(
     dtype : ``"float64"`` (default) or ``"float32"`` (the fast mode).
     client : a ``dask.distributed.Client``: the tiles of paths are priced as Dask tasks of
         ``tiles_per_task`` whole tiles (``riskgpu.distributed``) and combined in tile order, so the result is
-        bitwise that of the same call without a client. Not with ``qmc``, ``tolerance`` or American products.
+        bitwise that of the same call without a client; ``backend`` is resolved on the workers. An American is
+        one task (its regression needs all the pilot paths). Not with ``qmc`` or ``tolerance``.
 
     Returns
     -------
@@ -210,20 +212,17 @@ def price(
             qmc=qmc,
             tolerance=tolerance,
             max_paths=max_paths,
-            client=client,
             tiles_per_task=tiles_per_task,
         )
-        return lsm.price_american(
-            product,
-            model,
-            n_paths=n_paths,
-            seed=seed,
-            pilot_paths=pilot_paths,
-            n_steps=n_steps,
-            backend=backend,
-            dtype=dtype,
-            stream=stream,
-        )
+        run = {"n_paths": n_paths, "seed": seed, "pilot_paths": pilot_paths, "n_steps": n_steps, "dtype": dtype,
+               "stream": stream}  # fmt: skip
+        if client is None:
+            return lsm.price_american(product, model, backend=backend, **run)
+        from riskgpu.distributed import resolve_backend, run_tasks
+
+        task = functools.partial(lsm.price_american, backend=resolve_backend(client, backend), **run)
+        # the regression needs every pilot path at once: one task
+        return run_tasks(client, "lsm", task, [(product, model)], describe=lambda _: type(product).__name__)[0]
     if pilot_paths is not None:
         raise ValueError(f"pilot_paths={pilot_paths!r} applies only to American/Bermudan products")
     if client is None and tiles_per_task is not None:
@@ -260,7 +259,12 @@ def price(
     job = make_job(
         product, model, n_paths=total, n_steps=n_steps, seed=seed, dtype=dtype, antithetic=antithetic, stream=stream
     )
-    name = _backends.resolve(backend)
+    if client is None:
+        name = _backends.resolve(backend)
+    else:
+        from riskgpu.distributed import resolve_backend
+
+        name = resolve_backend(client, backend)
     module = _backends.module(name)
     t0 = time.perf_counter()
     control = None

@@ -26,6 +26,18 @@ def add_parser(sub: argparse._SubParsersAction, epilog: str) -> None:
     rn.add_argument("--overwrite", action="store_true", default=None, help="replace an existing run folder")
     rn.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info")
     rn.add_argument("--json", action="store_true", help="print summary.json on stdout at the end")
+    where = rn.add_mutually_exclusive_group()
+    where.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="compute on the Dask scheduler at ADDRESS, e.g. tcp://10.0.0.5:8786 (replaces [cluster])",
+    )
+    where.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="compute on N local Dask worker processes started for the run (replaces [cluster])",
+    )
 
 
 def parse_date(text: str) -> object:
@@ -56,6 +68,8 @@ def run(args: argparse.Namespace, input_error: type[Exception]) -> int:
             asof=args.asof,
             overwrite=args.overwrite,
             log_level=args.log_level,
+            scheduler=args.scheduler,
+            workers=args.workers,
         )
     except (ConfigError, MarketError, PortfolioError, RunFolderExistsError, BackendUnavailableError) as exc:
         raise input_error(str(exc)) from exc

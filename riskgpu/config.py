@@ -125,6 +125,37 @@ class Outputs(_Section):
     overwrite: bool = False
 
 
+#: A Dask scheduler address: ``protocol://host[:port]`` (tcp, tls, ucx, ws, wss, inproc).
+ADDRESS = r"^(tcp|tls|ucx|ws|wss|inproc)://[^\s/]+$"
+
+
+class Cluster(_Section):
+    """``[cluster]``: where the run computes. ``address`` of a running Dask scheduler, or ``local = N`` worker
+    processes started for the run (one thread each), or neither for in-process; the batch sizes of the tasks
+    (``riskgpu.distributed``; default about four tasks per worker)."""
+
+    address: Annotated[str, Field(pattern=ADDRESS)] | None = None
+    local: Annotated[int, Field(ge=1, le=1024)] | None = None
+    connect_timeout_s: Annotated[float, Field(gt=0.0, le=3600.0, allow_inf_nan=False, strict=False)] = 30.0
+    positions_per_task: Annotated[int, Field(ge=1)] | None = None
+    scenarios_per_task: Annotated[int, Field(ge=1)] | None = None
+    days_per_task: Annotated[int, Field(ge=1)] | None = None
+
+    @model_validator(mode="after")
+    def _one_place(self) -> Cluster:
+        if self.address is not None and self.local is not None:
+            raise ValueError(
+                f"cluster.address = {self.address!r} and cluster.local = {self.local}: give one (a running "
+                "scheduler, or workers started for the run)"
+            )
+        return self
+
+    @property
+    def distributed(self) -> bool:
+        """Whether the run uses Dask (an address or local workers)."""
+        return self.address is not None or self.local is not None
+
+
 class RunConfig(_Section):
     """The whole config file."""
 
@@ -134,6 +165,7 @@ class RunConfig(_Section):
     risk: Annotated[tuple[VaRRun, ...], Field(strict=False)] = ()
     stress: Annotated[tuple[Stress, ...], Field(strict=False)] = ()
     backtest: Backtest | None = None
+    cluster: Cluster = Cluster()
     outputs: Outputs
     on_error: Literal["fail", "skip"] = "fail"
 
@@ -202,9 +234,10 @@ def load_config(path: str | Path, *, asof: datetime.date | None = None) -> RunCo
         raw["inputs"]["asof"] = asof
     day = raw.get("inputs", {}).get("asof") if isinstance(raw.get("inputs"), dict) else None
     day = day.isoformat() if isinstance(day, datetime.date) and not isinstance(day, datetime.datetime) else None
-    outputs = raw.get("outputs")
-    if isinstance(outputs, dict) and isinstance(outputs.get("name"), str):
-        outputs["name"] = _expand(outputs["name"], "outputs.name", source, day)
+    for section, key in (("outputs", "name"), ("cluster", "address")):
+        table = raw.get(section)
+        if isinstance(table, dict) and isinstance(table.get(key), str):
+            table[key] = _expand(table[key], f"{section}.{key}", source, day)
     for section, key in PATH_KEYS:
         table = raw.get(section)
         if isinstance(table, dict) and isinstance(table.get(key), str):

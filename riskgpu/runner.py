@@ -10,6 +10,7 @@ the stress scenarios and the backtest, write the tables, ``summary.json``, ``man
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as _dt
 import hashlib
@@ -24,7 +25,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from riskgpu.batch.inputs import Skipped, read_portfolio
-from riskgpu.config import ConfigError, Engine, RunConfig, load_config
+from riskgpu.config import Cluster, ConfigError, Engine, RunConfig, load_config
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_PARTIAL = 0, 1, 2, 3
 #: A run folder's name: what ``outputs.name`` accepts.
@@ -153,7 +154,17 @@ class RunOutcome:
     manifest: dict
 
 
-def _overrides(config: RunConfig, path: str | Path, backend: str | None, seed: int | None) -> RunConfig:
+def _overrides(config: RunConfig, path: str | Path, backend: str | None, seed: int | None,
+               scheduler: str | None = None, workers: int | None = None) -> RunConfig:  # fmt: skip
+    if scheduler is not None or workers is not None:
+        cluster = {**config.cluster.model_dump(), "address": scheduler, "local": workers}
+        try:
+            config = config.model_copy(update={"cluster": Cluster.model_validate(cluster)})
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            flag = "--scheduler" if err["loc"] and err["loc"][0] == "address" else "--workers"
+            raise ConfigError(f"{path}: {flag}: {err['msg']} (got {scheduler if flag == '--scheduler' else workers!r})"
+                              ) from None  # fmt: skip
     engine = config.engine.model_dump()
     if backend is not None:
         engine["backend"] = backend
@@ -176,17 +187,22 @@ def run(
     overwrite: bool | None = None,
     log_level: str = "info",
     stream: object = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
 ) -> RunOutcome:
     """Run the config at ``config_path`` and publish ``<outputs.folder or out>/<outputs.name>``.
 
     ``backend``, ``seed``, ``asof`` and ``overwrite`` replace the config's; ``out`` replaces
-    ``outputs.folder``. Input errors (``ConfigError``, ``MarketError``, ``PortfolioError``,
-    ``RunFolderExistsError``) are raised before anything is written; an error while computing removes the
+    ``outputs.folder``; ``scheduler`` (an address) or ``workers`` (local worker processes) replace its
+    ``[cluster]`` (``riskgpu.batch.cluster``: the same tables on any cluster, bitwise). Input errors
+    (``ConfigError``, ``MarketError``, ``PortfolioError``, ``RunFolderExistsError``) are raised before anything
+    is written, as is a ``ClusterError`` (no scheduler or no workers); an error while computing removes the
     temporary folder and is raised. Tested end to end on the demo (``tests/test_runner.py``).
     """
     import riskgpu as rg
     from riskgpu.backends import resolve
     from riskgpu.batch import stages
+    from riskgpu.batch.cluster import connect, describe
     from riskgpu.batch.outputs import device, input_files, plain, versions, write_json
     from riskgpu.batch.progress import RunLog
     from riskgpu.io.runfolder import RunFolderExistsError, run_folder
@@ -194,6 +210,7 @@ def run(
     from riskgpu.report import write_report
 
     log = RunLog(log_level, stream)
+    stack = contextlib.ExitStack()
     started = _dt.datetime.now(_dt.UTC)
     t0 = time.perf_counter()
     caught: list = []
@@ -204,8 +221,9 @@ def run(
                 else None  # fmt: skip
             config, market, portfolio, skipped = _load(config_path, asof)
             inputs = input_files(config.inputs.portfolio, config.inputs.market)  # hashed as read, not at the end
-            config = _overrides(config, config_path, backend, seed)
-            engine_backend = resolve(config.engine.backend)
+            config = _overrides(config, config_path, backend, seed, scheduler, workers)
+            # with a cluster the workers resolve the backend (they hold the devices)
+            engine_backend = None if config.cluster.distributed else resolve(config.engine.backend)
             name = config.outputs.name or f"{Path(config_path).stem}_{market.asof.isoformat()}"
             if not NAME.match(name) or name == "latest":
                 raise ConfigError(f"{config_path}: the run folder's name {name!r} (from the file name and the as-of "
@@ -226,6 +244,14 @@ def run(
             if (parent / name).exists() and not replace:
                 raise RunFolderExistsError(f"{parent / name} exists (a previous run); pass --overwrite to replace it")
             caught += early
+        client = stack.enter_context(connect(config.cluster, config_path))
+        if client is not None:
+            from riskgpu.distributed import resolve_backend
+
+            engine_backend = resolve_backend(client, config.engine.backend)
+            where = describe(client, config.cluster)
+            log.info(f"cluster: {where['workers']} workers ({where['threads']} threads), "
+                     f"{where['address'] or 'local'}", event="cluster", **where)  # fmt: skip
         log.info(f"{config_path}: {len(portfolio)} positions ({len(skipped)} skipped) as of {market.asof}, backend "
                  f"{engine_backend}, seed {config.engine.seed}", event="inputs", positions=len(portfolio),
                  skipped=len(skipped))  # fmt: skip
@@ -235,7 +261,7 @@ def run(
             log.attach(tmp)
             with warnings.catch_warnings(record=True) as later:
                 warnings.simplefilter("always")
-                tables, docs = _compute(config, portfolio, market, skipped, engine_backend, log, stages)
+                tables, docs = _compute(config, portfolio, market, skipped, engine_backend, log, stages, client)
             caught += later
             seen = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
             for w in seen:
@@ -250,7 +276,8 @@ def run(
                 context = _report_context(config, config_path, config_sha, docs, summary, seen, log.timings,
                                           engine_backend)  # fmt: skip
                 write_report(tmp / "report.html", context)
-            overrides = {"out": out, "backend": backend, "seed": seed, "asof": asof, "overwrite": overwrite}
+            overrides = {"out": out, "backend": backend, "seed": seed, "asof": asof, "overwrite": overwrite,
+                         "scheduler": scheduler, "workers": workers}  # fmt: skip
             resolved = config.model_dump(mode="json")
             manifest = {
                 "riskgpu": rg.__version__,
@@ -269,6 +296,7 @@ def run(
                 "inputs": inputs,
                 "versions": versions(),
                 "device": device(engine_backend),
+                "cluster": describe(client, config.cluster),
                 "started": started.isoformat(timespec="seconds"),
                 "finished": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
                 "timings_s": {**log.timings, "total": round(time.perf_counter() - t0, 6)},
@@ -282,6 +310,7 @@ def run(
             log.close()
         return RunOutcome(manifest["exit_code"], parent / name, summary, manifest)
     finally:
+        stack.close()
         log.close()
 
 
@@ -297,12 +326,13 @@ def _backtest_total(config: RunConfig, portfolio: object, market: object) -> int
 
 
 def _compute(config: RunConfig, portfolio: object, market: object, skipped: list[Skipped], backend: str,
-             log: object, stages: object) -> tuple[dict, dict]:  # fmt: skip
+             log: object, stages: object, client: object = None) -> tuple[dict, dict]:  # fmt: skip
     import polars as pl
 
     in_file = len(portfolio) + sum(1 for s in skipped if s.stage in ("read", "market"))
     with log.stage("price", total=len(portfolio)) as step:
-        positions, greeks, failed = stages.price_stage(config, portfolio, market, backend=backend, step=step)
+        positions, greeks, failed = stages.price_stage(config, portfolio, market, backend=backend, step=step,
+                                                       client=client)  # fmt: skip
     skipped = [*skipped, *failed]
     if failed and positions.height == 0:
         raise RuntimeError(f"every position failed to price ({len(failed)}); the first, {failed[0].position_id}: "
@@ -312,11 +342,12 @@ def _compute(config: RunConfig, portfolio: object, market: object, skipped: list
             log.warning(f"skipped {s.position_id} (pricing): {s.reason}", **s.event())
         portfolio = portfolio.subset([i for i in portfolio.ids if i not in {s.position_id for s in failed}])
     with log.stage("var", total=len(config.risk)) as step:
-        var = stages.var_stage(config, portfolio, market, backend=backend, step=step)
+        var = stages.var_stage(config, portfolio, market, backend=backend, step=step, client=client)
     with log.stage("stress"):
         stress = stages.stress_stage(config, portfolio, market, backend=backend)
     with log.stage("backtest", total=_backtest_total(config, portfolio, market)) as step:
-        backtest = stages.backtest_stage(config, portfolio, market, backend=backend, step=step)
+        backtest = stages.backtest_stage(config, portfolio, market, backend=backend, step=step,
+                                            client=client)  # fmt: skip
     sch = stages.schemas()
     tables = {
         "positions": positions,

@@ -1,11 +1,18 @@
-"""Pricing on a Dask ``LocalCluster`` (2 worker processes, loopback): bitwise the in-process result for any
-split of the tiles into tasks (oracle: ``rg.price`` without a client, same seed and stream)."""
+"""The Python API on a Dask ``LocalCluster`` (2 worker processes, loopback): pricing, VaR and the rolling
+backtest are bitwise the in-process results for any split into tasks (oracle: the same call without a client,
+same seed and streams); misuse is an error.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
+import polars as pl
 import pytest
 
 import riskgpu as rg
+from riskgpu import distributed as dist
 
 distributed = pytest.importorskip("distributed")
 
@@ -55,5 +62,143 @@ def test_distributed_options_that_do_not_apply_are_errors(client):
     with pytest.raises(ValueError, match="tolerance"):
         rg.price(product, model, n_paths=1000, seed=1, backend="cpu", client=client, tolerance=0.1)
     american = rg.American(kind="put", strike=100.0, maturity=1.0)
-    with pytest.raises(ValueError, match="client"):
-        rg.price(american, model, n_paths=1000, seed=1, backend="cpu", client=client)
+    with pytest.raises(ValueError, match="tiles_per_task"):
+        rg.price(american, model, n_paths=1000, seed=1, backend="cpu", client=client, tiles_per_task=2)
+
+
+def test_an_american_is_one_task_with_the_in_process_result(client):
+    american = rg.American(kind="put", strike=100.0, maturity=1.0, n_exercise=20)
+    model = rg.GBM(spot=95.0, vol=0.3, rate=0.03)
+    run = {"n_paths": 4000, "pilot_paths": 2000, "seed": 3, "backend": "cpu", "stream": 9}
+    local = rg.price(american, model, **run)
+    remote = rg.price(american, model, client=client, **run)
+    assert (remote.value, remote.stderr, remote.in_sample) == (local.value, local.stderr, local.in_sample)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "data" / "demo"
+
+
+@pytest.fixture(scope="module")
+def book():
+    """Two positions of every instrument of the demo book (Americans, baskets and seasoned exotics included)."""
+    market = rg.Market.read(DEMO / "market")
+    frame = pl.read_csv(DEMO / "portfolio.csv", infer_schema_length=0)
+    ids = frame.group_by("instrument", maintain_order=True).head(2)["position_id"].to_list()
+    return rg.Portfolio.read(DEMO / "portfolio.csv").subset(ids), market
+
+
+def same_var(a, b) -> None:
+    """Every number of two VaRResults, bitwise (the stressed figures too)."""
+    assert (a.var, a.es, a.var_ci, a.es_ci) == (b.var, b.es, b.var_ci, b.es_ci)
+    for name in ("base_values", "pnl", "pnl_by_position", "component_var", "component_es", "marginal_var"):
+        x, y = getattr(a, name), getattr(b, name)
+        assert (x is None and y is None) or np.array_equal(x, y), name
+    assert a.details.get("nested_bias") == b.details.get("nested_bias")
+    if a.stressed is not None or b.stressed is not None:
+        same_var(a.stressed, b.stressed)
+
+
+VAR_RUNS = {
+    "historical": {"method": "historical", "lookback_days": 300, "stressed": ("2024-03-01", "2024-09-30")},
+    "monte_carlo": {"method": "monte_carlo", "n_scenarios": 1000, "returns": "student_t", "dof": 5.0, "seed": 4},
+    "nested": {"method": "monte_carlo", "n_scenarios": 24, "revaluation": "nested", "inner_paths": 128, "seed": 2},
+}
+SPLITS = {"default": (None, None), "1x7": (1, 7), "5x1000": (5, 1000)}
+
+
+@pytest.mark.parametrize("split", sorted(SPLITS))
+@pytest.mark.parametrize("run", sorted(VAR_RUNS))
+def test_var_on_the_cluster_is_bitwise_the_in_process_var(client, book, run, split):
+    portfolio, market = book
+    kw = {"backend": "cpu", "confidence": 0.99, **VAR_RUNS[run]}
+    positions, scenarios = SPLITS[split]
+    local = rg.var(portfolio, market, **kw)
+    remote = rg.var(portfolio, market, client=client, positions_per_task=positions, scenarios_per_task=scenarios, **kw)
+    same_var(remote, local)
+
+
+@pytest.mark.parametrize("kw", [{"method": "parametric"}, {"method": "historical", "revaluation": "greeks"}])
+def test_sensitivity_methods_take_a_client_and_give_the_same_numbers(client, book, kw):
+    portfolio, market = book
+    local = rg.var(portfolio, market, backend="cpu", **kw)
+    same_var(rg.var(portfolio, market, backend="cpu", client=client, **kw), local)
+
+
+@pytest.mark.parametrize("days_per_task", [None, 1, 7])
+@pytest.mark.parametrize("method", ["historical", "monte_carlo"])
+def test_rolling_backtest_on_the_cluster_is_bitwise_in_process(client, book, method, days_per_task):
+    portfolio, market = book
+    kw = {"method": method, "window_days": 250, "start": "2026-09-01", "backend": "cpu"}
+    if method == "monte_carlo":
+        kw["n_scenarios"] = 500
+    local = rg.rolling_backtest(portfolio, market, **kw)
+    seen = []
+    remote = rg.rolling_backtest(portfolio, market, client=client, days_per_task=days_per_task,
+                                 on_day=lambda: seen.append(1), **kw)  # fmt: skip
+    assert np.array_equal(remote.var, local.var) and np.array_equal(remote.pnl, local.pnl)
+    assert remote.frame().equals(local.frame())
+    r, q = remote.result, local.result
+    assert (r.exceptions, r.kupiec_pvalue, r.traffic_light) == (q.exceptions, q.kupiec_pvalue, q.traffic_light)
+    assert len(seen) == len(local.dates)  # progress: once per day
+
+
+def test_batch_sizes_without_a_client_or_below_one_are_errors(client, book):
+    portfolio, market = book
+    with pytest.raises(ValueError, match=r"var.positions_per_task=3 applies only with a Dask client"):
+        rg.var(portfolio, market, method="historical", backend="cpu", positions_per_task=3)
+    with pytest.raises(ValueError, match=r"var.scenarios_per_task must be a positive integer, got 0"):
+        rg.var(portfolio, market, method="historical", backend="cpu", client=client, scenarios_per_task=0)
+    with pytest.raises(ValueError, match=r"days_per_task=2 applies only with a Dask client"):
+        rg.rolling_backtest(portfolio, market, backend="cpu", days_per_task=2)
+    with pytest.raises(ValueError, match=r"rolling_backtest.days_per_task must be a positive integer, got True"):
+        rg.rolling_backtest(portfolio, market, backend="cpu", client=client, days_per_task=True)
+
+
+def test_positions_blocks_keep_order_and_put_each_american_alone(book):
+    from riskgpu.risk.book import resolve_book
+
+    b = resolve_book(*book)
+    lsm = {p for p, x in enumerate(b.products) if getattr(x, "lsm", False)}
+    assert lsm  # the demo slice holds Americans
+    for size in (1, 3, 100):
+        blocks = dist.position_blocks(b, size, lsm_alone=True)
+        assert [p for blk in blocks for p in blk] == list(range(b.n_positions))
+        assert all(len(blk) <= size for blk in blocks)
+        assert all(blk == [p] for blk in blocks for p in blk if p in lsm)
+    assert dist.blocks(10, 4) == [(0, 4), (4, 8), (8, 10)] and dist.blocks(0, 3) == []
+
+
+def test_a_task_error_names_what_the_task_held(client):
+    def boom(x):
+        if x == 2:
+            raise ZeroDivisionError("bad data")
+        if x == 3:
+            raise KeyError("a bug")
+        return x
+
+    assert dist.run_tasks(client, "t", boom, [(0,), (1,)], describe=lambda i: f"item {i}") == [0, 1]
+    with pytest.raises(ValueError, match=r"^item 2: bad data$"):
+        dist.run_tasks(client, "t", boom, [(0,), (1,), (2,)], describe=lambda i: f"item {i}")
+    with pytest.raises(RuntimeError, match=r"^item 1: KeyError: 'a bug'$"):
+        dist.run_tasks(client, "t", boom, [(0,), (3,)], describe=lambda i: f"item {i}")
+
+
+def _workers_without_gpu(on: bool) -> None:
+    from riskgpu.backends import gpu
+
+    if on:
+        gpu.real_status, gpu.status = gpu.status, lambda: (False, "no CUDA device")
+    else:
+        gpu.status = gpu.real_status
+
+
+def test_the_backend_is_resolved_on_the_workers(client):
+    assert dist.resolve_backend(client, "auto") == "cpu"  # the simulator is no real device
+    assert dist.resolve_backend(client, "gpu") == "gpu"  # (the simulator)
+    client.run(_workers_without_gpu, True)
+    try:
+        with pytest.raises(rg.BackendUnavailableError, match=r"^worker tcp://127\.0\.0\.1:\d+: backend 'gpu' is not"):
+            dist.resolve_backend(client, "gpu")
+    finally:
+        client.run(_workers_without_gpu, False)

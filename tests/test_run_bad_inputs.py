@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from riskgpu.cli import main
-from riskgpu.config import Engine, Inputs, Outputs, Pricing, RunConfig, Stress, VaRRun
+from riskgpu.config import Cluster, Engine, Inputs, Outputs, Pricing, RunConfig, Stress, VaRRun
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "data" / "demo"
@@ -477,6 +477,26 @@ CONFIG_CASES = {
     "outputs-name-dot": (put("outputs.name", ".hidden"), ["<cfg>: outputs.name = '.hidden'"]),
     "outputs-formats-xlsx": (put("outputs.formats", ["xlsx"]), ["<cfg>: outputs.formats[0] = 'xlsx'"]),
     "outputs-folder-int": (put("outputs.folder", 3), ["<cfg>: outputs.folder = 3"]),
+    "cluster-address-and-local": (
+        put("cluster", {"address": "tcp://127.0.0.1:8786", "local": 2}),
+        ["<cfg>: cluster.address = 'tcp://127.0.0.1:8786' and cluster.local = 2: give one"],
+    ),
+    "cluster-address-no-protocol": (
+        put("cluster.address", "127.0.0.1:8786"),
+        ["<cfg>: cluster.address = '127.0.0.1:8786': String should match pattern"],
+    ),
+    "cluster-address-unset-env": (
+        put("cluster.address", "${NOPE_SCHEDULER}"),
+        ["<cfg>: cluster.address = '${NOPE_SCHEDULER}': environment variable ${NOPE_SCHEDULER} is not set"],
+    ),
+    "cluster-local-0": (put("cluster.local", 0), ["<cfg>: cluster.local = 0: Input should be greater than"]),
+    "cluster-local-string": (put("cluster.local", "2"), ["<cfg>: cluster.local = '2': Input should be a valid"]),
+    "cluster-positions_per_task-0": (put("cluster.positions_per_task", 0), ["<cfg>: cluster.positions_per_task = 0"]),
+    "cluster-days_per_task-float": (put("cluster.days_per_task", 2.5), ["<cfg>: cluster.days_per_task = 2.5"]),
+    "cluster-timeout-0": (put("cluster.connect_timeout_s", 0), ["<cfg>: cluster.connect_timeout_s = 0"]),
+    "cluster-unknown-key": (put("cluster.workers", 2), ["<cfg>: cluster.workers = 2: Extra inputs are not permitted"]),
+    "cli-workers-0": (cli("--workers", "0"), ["<cfg>: --workers: Input should be greater than or equal to 1 (got 0)"]),
+    "cli-scheduler-bad": (cli("--scheduler", "localhost"), ["<cfg>: --scheduler: String should match pattern"]),
 }
 
 PORTFOLIO_CASES = {
@@ -761,6 +781,9 @@ BAD_LEAVES = {
     ),
     "outputs.formats": st.lists(_text.filter(lambda s: s not in ("parquet", "csv")), min_size=1),
     "outputs.overwrite": _not_bool,
+    "cluster.local": st.one_of(st.integers(max_value=0, min_value=-(2**63)), _floats, _text, st.booleans()),
+    "cluster.address": st.one_of(_text.filter(lambda s: "://" not in s), _ints, st.booleans()),
+    "cluster.positions_per_task": st.one_of(st.integers(max_value=0, min_value=-(2**63)), _floats, _text),
 }
 #: where an unknown key may go, with the keys known there
 LEVELS = {
@@ -771,6 +794,7 @@ LEVELS = {
     "risk[0].": VaRRun,
     "stress[0].": Stress,
     "outputs.": Outputs,
+    "cluster.": Cluster,
 }
 _unknown_key = st.tuples(st.sampled_from(sorted(LEVELS)), st.from_regex(r"[a-z][a-z0-9_]{0,11}", fullmatch=True))
 

@@ -47,26 +47,34 @@ def schemas() -> dict[str, dict]:
     }
 
 
-def price_stage(config: RunConfig, portfolio: object, market: object, *, backend: str, step: Callable) -> tuple:
-    """Positions and Greeks tables and the positions whose pricing failed (``on_error="skip"``)."""
+def price_stage(config: RunConfig, portfolio: object, market: object, *, backend: str, step: Callable,
+                client: object = None) -> tuple:  # fmt: skip
+    """Positions and Greeks tables and the positions whose pricing failed (``on_error="skip"``); with a Dask
+    ``client`` the positions are priced as tasks (``riskgpu.distributed.value_positions``)."""
     from riskgpu.risk.book import resolve_book
     from riskgpu.risk.valuation import greeks_frame, positions_frame, value_positions
 
     e = config.engine
     book = resolve_book(portfolio, market)
-    val = value_positions(
-        book,
-        market,
-        n_paths=e.n_paths,
-        seed=e.seed,
-        backend=backend,
-        dtype=e.dtype,
-        antithetic=e.antithetic,
-        control_variate=e.control_variate,
-        greeks=config.pricing.greeks,
-        on_error=config.on_error,
-        on_position=lambda _p: step(),
-    )
+    options = {
+        "n_paths": e.n_paths,
+        "seed": e.seed,
+        "backend": backend,
+        "dtype": e.dtype,
+        "antithetic": e.antithetic,
+        "control_variate": e.control_variate,
+        "greeks": config.pricing.greeks,
+        "on_error": config.on_error,
+    }
+    if client is None:
+        val = value_positions(book, market, on_position=lambda _p: step(), **options)
+    else:
+        from riskgpu import distributed
+
+        per = config.cluster.positions_per_task
+        val = distributed.value_positions(
+            client, book, market, positions_per_task=per, on_position=lambda _p: step(), **options
+        )
     rows = {p.position_id: p.row for p in portfolio.positions}
     failed = [Skipped("price", reason, pid, rows[pid], source=portfolio.source) for pid, reason in val.failed.items()]
     return positions_frame(val.rows, greeks=config.pricing.greeks), greeks_frame(val.greeks), failed
@@ -85,16 +93,20 @@ def var_options(run: VaRRun, engine_seed: int) -> dict:
     return kw
 
 
-def var_stage(config: RunConfig, portfolio: object, market: object, *, backend: str, step: Callable) -> dict:
+def var_stage(config: RunConfig, portfolio: object, market: object, *, backend: str, step: Callable,
+              client: object = None) -> dict:  # fmt: skip
     """Every ``[[risk]]`` run: the ``var``, ``contributions`` and ``pnl`` tables and the report's pieces."""
     import polars as pl
 
     import riskgpu as rg
 
     rows, contrib, pnl, report = [], [], [], []
+    c = config.cluster
+    where = {} if client is None else {"client": client, "positions_per_task": c.positions_per_task,
+                                       "scenarios_per_task": c.scenarios_per_task}  # fmt: skip
     for run in config.risk:
         try:
-            res = rg.var(portfolio, market, backend=backend, **var_options(run, config.engine.seed))
+            res = rg.var(portfolio, market, backend=backend, **where, **var_options(run, config.engine.seed))
         except (ValueError, TypeError) as exc:
             raise ValueError(f"risk run {run.name!r}: {exc}") from exc
         s = res.summary()
@@ -168,8 +180,8 @@ def stress_stage(config: RunConfig, portfolio: object, market: object, *, backen
     return {"stress": frame, "totals": totals, "report": report}
 
 
-def backtest_stage(config: RunConfig, portfolio: object, market: object, *, backend: str, step: Callable
-                   ) -> dict | None:  # fmt: skip
+def backtest_stage(config: RunConfig, portfolio: object, market: object, *, backend: str, step: Callable,
+                   client: object = None) -> dict | None:  # fmt: skip
     """The rolling backtest, when configured: its daily table and summary (``step()`` after each day)."""
     import riskgpu as rg
 
@@ -177,6 +189,8 @@ def backtest_stage(config: RunConfig, portfolio: object, market: object, *, back
     if b is None:
         return None
     kw = {"seed": config.engine.seed} if b.method == "monte_carlo" else {}
+    if client is not None:
+        kw |= {"client": client, "days_per_task": config.cluster.days_per_task}
     res = rg.rolling_backtest(
         portfolio,
         market,

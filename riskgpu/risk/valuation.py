@@ -17,6 +17,10 @@ from riskgpu.risk.streams import position_stream
 GREEK_COLUMNS = ("position_id", "greek", "underlying", "underlying_2", "value", "stderr", "method")
 
 
+class PricingError(ValueError):
+    """A position failed to price (``on_error="fail"``): the message names the position and the cause."""
+
+
 @dataclass
 class Valuation:
     """Per-position results of ``value_positions`` in Book order (positions that failed are left out).
@@ -104,6 +108,7 @@ def value_positions(
     Monte Carlo positions use ``rg.greeks`` (which prices on the same paths as ``rg.price``: the same value
     and stderr) or, with ``control_variate`` or no Greeks, ``rg.price``; spots and forwards are exact.
     ``on_error="skip"`` records a position whose pricing raises in ``Valuation.failed`` and goes on;
+    ``"fail"`` raises ``PricingError`` naming it;
     ``on_position(p)`` is called after each. Tested through ``price_portfolio`` against ``rg.price``/``rg.greeks``.
     """
     from riskgpu.api import price
@@ -162,7 +167,7 @@ def value_positions(
                 row[f"{g}_stderr"] = longs[-1]["stderr"] if scalar else None
         except (ValueError, ArithmeticError) as exc:  # this position's terms or numbers; anything else stops
             if on_error == "fail":
-                raise
+                raise PricingError(f"position {pid} ({book.instruments[p]}): {type(exc).__name__}: {exc}") from exc
             out.failed[pid] = f"{type(exc).__name__}: {exc}"
         else:
             out.rows.append(row)

@@ -254,6 +254,9 @@ def var(
     inner_paths: int | None = None,
     tree_steps: int | None = None,
     stressed: tuple[str, str] | None = None,
+    client: object | None = None,
+    positions_per_task: int | None = None,
+    scenarios_per_task: int | None = None,
 ) -> VaRResult:
     """Value at Risk and Expected Shortfall of ``portfolio`` under ``market``.
 
@@ -277,6 +280,11 @@ def var(
         return windows; parametric and Monte Carlo: the window's sample covariance, or EWMA with
         ``covariance="ewma"``), returned as ``VaRResult.stressed`` beside the current figures.
     backend : the grid's backend: ``"auto"``, ``"reference"``, ``"cpu"``, ``"gpu"``.
+    client : a ``dask.distributed.Client``: the scenario revaluation (``"full"`` and ``"nested"``) runs as Dask
+        tasks of ``positions_per_task`` positions x ``scenarios_per_task`` scenarios (defaults: full splits
+        the scenarios, nested the positions, into about four tasks per worker) combined by index, so the
+        result is bitwise that without a client (``riskgpu.distributed``). Sensitivities (parametric,
+        ``"greeks"``) are a few dozen markets and stay in this process.
 
     Options that do not apply to ``method`` are errors. Returns a ``VaRResult`` with contributions. Tested
     against ``z sqrt(w'Cw h/252)`` (linear books), the exact lognormal quantile, an independent order
@@ -302,6 +310,7 @@ def var(
         "inner_paths": inner_paths,
         "tree_steps": tree_steps,
     }
+    kwargs["execution"] = _execution(client, backend, positions_per_task, scenarios_per_task)
     result = run_var(portfolio, market, **kwargs)
     if window is None:
         return result
@@ -318,6 +327,24 @@ def var(
     return dataclasses.replace(result, stressed=other)
 
 
+def _execution(client: object, backend: str, positions_per_task: object, scenarios_per_task: object) -> dict:
+    """Where ``run_var`` revalues: ``{"client", "positions_per_task", "scenarios_per_task", "backend"}`` (the
+    backend resolved on the cluster's workers with a client, else here)."""
+    from riskgpu import distributed as _dist
+
+    per = {
+        "positions_per_task": _dist.check_per_task("var.positions_per_task", positions_per_task),
+        "scenarios_per_task": _dist.check_per_task("var.scenarios_per_task", scenarios_per_task),
+    }
+    if client is None:
+        given = {k: v for k, v in per.items() if v is not None}
+        if given:
+            k, v = next(iter(given.items()))
+            raise ValueError(f"var.{k}={v!r} applies only with a Dask client")
+        return {"client": None, "backend": _resolve_backend(backend), **per}
+    return {"client": client, "backend": _dist.resolve_backend(client, backend), **per}
+
+
 def run_var(
     portfolio: object,
     market: object,
@@ -329,10 +356,12 @@ def run_var(
     backend: str,
     window: tuple | None = None,
     names: tuple[str, ...] | None = None,
+    execution: dict | None = None,
     **options: object,
 ) -> VaRResult:
     """``var`` on the market's whole history (or the ``window`` of it), with scenarios drawn for ``names``
-    (default: the portfolio's underlyings; ``incremental_var`` passes the union of two books')."""
+    (default: the portfolio's underlyings; ``incremental_var`` passes the union of two books'); ``execution``
+    from ``_execution`` (default: in this process on ``backend``)."""
     t0 = time.perf_counter()
     method = choice("var", "method", method, METHODS)
     _given(options, method)
@@ -345,7 +374,8 @@ def run_var(
     horizon_days = _sc.check_horizon(horizon_days)
     if lookback_days is not None:
         lookback_days = positive_int("var", "lookback_days", lookback_days)
-    name = _resolve_backend(backend)
+    execution = _execution(None, backend, None, None) if execution is None else execution
+    name = execution["backend"]
     tree = 200 if tree_steps is None else positive_int("var", "tree_steps", tree_steps)
     book = resolve_book(portfolio, market, names=names)
     grid = _rv.encode_book(book, tree)
@@ -426,16 +456,30 @@ def run_var(
         moves = _sc.monte_carlo_moves(cov, n_scenarios=n, horizon_days=horizon_days, returns=rets, dof=dof, seed=seed)
         details.update({"covariance": source, "returns": rets, "dof": dof, "seed": seed})
     spots = book.spots * moves
+    client = execution["client"]
+    split = {k: execution[k] for k in ("positions_per_task", "scenarios_per_task")}
     if revaluation == "full":
         base = _rv.full(book, grid, book.spots[None, :], elapsed=0.0, backend=name)[0]
-        unit = _rv.full(book, grid, spots, elapsed=h, backend=name) - base
+        if client is None:
+            unit = _rv.full(book, grid, spots, elapsed=h, backend=name) - base
+        else:
+            from riskgpu.distributed import revalue
+
+            unit = revalue(client, book, spots, elapsed=h, backend=name, tree_steps=tree, **split) - base
     elif revaluation == "greeks":
         sens = _rv.sensitivities(book, grid, elapsed=h, backend=name)
         base = sens["value"]
         unit = _rv.greeks_pnl(book, sens, spots)
     else:
         inner = _rv.check_inner(1024 if inner_paths is None else inner_paths)
-        values, halves, base = _rv.nested(book, grid, spots, elapsed=h, inner_paths=inner, seed=seed, backend=name)
+        if client is None:
+            values, halves, base = _rv.nested(book, grid, spots, elapsed=h, inner_paths=inner, seed=seed, backend=name)
+        else:
+            from riskgpu.distributed import nested
+
+            values, halves, base = nested(
+                client, book, spots, elapsed=h, inner_paths=inner, seed=seed, backend=name, tree_steps=tree, **split
+            )
         unit = values - base
         half_total = book_totals(halves * book.quantities)
         v_full = empirical_var_es(-book_totals(unit * book.quantities), confidence)[0]
