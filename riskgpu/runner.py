@@ -139,6 +139,7 @@ def validate(path: str | Path, *, asof: _dt.date | None = None) -> tuple[RunConf
         "stress_scenarios": [s.name for s in config.stress],
         "backtest": config.backtest is not None,
         "outputs": str(config.outputs.folder),
+        "cluster": config.cluster.model_dump(),
     }
     return config, summary
 

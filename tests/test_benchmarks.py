@@ -198,3 +198,19 @@ def test_revaluation_accuracy_tiny(tmp_path):
         assert r["stderr"] > 0 and r["diff"] == pytest.approx(r["closed_form"] - r["monte_carlo"])
         # the approximations are within 1% of the price or a few stderr at 4096 paths
         assert abs(r["diff"]) <= 5 * r["stderr"] + 0.01 * abs(r["monte_carlo"]), r
+
+
+def test_dask_scaling_tiny(tmp_path):
+    out = tmp_path / "dask_scaling.json"
+    args = ("--workers", "1,2", "--repeat", 1, "--tasks", 20, "--paths", 20_000, "--only", "overhead,price")
+    proc = _run("dask_scaling.py", *args, "--out", out, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    res = json.loads(out.read_text())
+    rows = {(r["part"], r["workers"]): r for r in res["rows"]}
+    assert set(rows) == {("price", 0), ("price", 1), ("price", 2)}
+    assert all(r["bitwise"] is True and r["best_s"] > 0 for r in rows.values())  # the split changes no bit
+    assert rows[("price", 1)]["speedup_vs_fewest_workers"] == 1.0
+    for n in ("1", "2"):
+        o = res["overhead"][n]
+        assert o["noop_tasks"] == 20 and o["per_task_ms"] > 0
+    assert "per no-op task" in proc.stdout

@@ -87,8 +87,9 @@ def _examples() -> list[tuple[str, object, np.dtype]]:
     return [(name, pair, np.dtype(d)) for name, pair in pairs.items() for d in ("float32", "float64")]
 
 
-def compile_all(cc: tuple[int, int] = (9, 0)) -> list[dict]:
-    """PTX of every kernel as ``{"kernel", "dtype", "ptx"}`` dicts, compiled for ``cc``."""
+def compile_all(cc: tuple[int, int] = (9, 0), *, shard: tuple[int, int] = (0, 1)) -> list[dict]:
+    """PTX of every kernel as ``{"kernel", "dtype", "ptx"}`` dicts, compiled for ``cc``; ``shard=(i, n)``:
+    only the kernels at positions ``i, i + n, ...`` of the list (``n`` processes compile it in parallel)."""
     from numba import cuda, typeof
 
     from riskgpu.api import make_job
@@ -96,34 +97,28 @@ def compile_all(cc: tuple[int, int] = (9, 0)) -> list[dict]:
     from riskgpu.kernels import kernel_sample
     from riskgpu.kernels.cuda import simulate_kernel, tiles_kernel
 
-    out = []
+    def tiles(name: str, product: object, model: object, dtype: np.dtype) -> dict:
+        job = make_job(product, model, n_paths=64, n_steps=None, seed=1, dtype=dtype, antithetic=False, stream=0)
+        kernel = tiles_kernel(kernel_sample(model, product, dtype), dtype)
+        buf = np.zeros(2, dtype=dtype)
+        args = (np.int64(0), np.int64(1), buf, buf, *job.kernel_args())
+        ptx, _ = cuda.compile_ptx(kernel.py_func, tuple(typeof(a) for a in args), cc=cc)
+        return {"kernel": f"tiles_{name}", "dtype": dtype.name, "ptx": ptx}
+
+    def simulate(dtype: np.dtype) -> dict:
+        model = __import__("riskgpu").GBM(spot=[100.0, 90.0], vol=[0.2, 0.3], rate=0.03, corr=[[1, 0.3], [0.3, 1]])
+        arr = np.zeros((2, 3, 2), dtype=dtype)
+        args = (arr, np.int64(0), np.uint32(1), np.uint32(0), np.uint32(0), *simulate_args(model, 0.1, dtype),
+                np.int64(2))  # fmt: skip
+        ptx, _ = cuda.compile_ptx(simulate_kernel(dtype).py_func, tuple(typeof(a) for a in args), cc=cc)
+        return {"kernel": "simulate", "dtype": dtype.name, "ptx": ptx}
+
+    jobs = [lambda e=e: tiles(e[0], *e[1], e[2]) for e in _examples()]
+    jobs += [lambda d=d: simulate(np.dtype(d)) for d in ("float32", "float64")]
+    jobs.append(lambda: {"kernel": "var_grid", "dtype": "float64", "ptx": _var_grid_ptx(cc)})
+    i, n = shard
     with _target_cc(cc):
-        for name, (product, model), dtype in _examples():
-            job = make_job(product, model, n_paths=64, n_steps=None, seed=1, dtype=dtype, antithetic=False, stream=0)
-            sample = kernel_sample(model, product, dtype)
-            kernel = tiles_kernel(sample, dtype)
-            buf = np.zeros(2, dtype=dtype)
-            args = (np.int64(0), np.int64(1), buf, buf, *job.kernel_args())
-            sig = tuple(typeof(a) for a in args)
-            ptx, _ = cuda.compile_ptx(kernel.py_func, sig, cc=cc)
-            out.append({"kernel": f"tiles_{name}", "dtype": dtype.name, "ptx": ptx})
-        for dtype in (np.dtype("float32"), np.dtype("float64")):
-            model = __import__("riskgpu").GBM(spot=[100.0, 90.0], vol=[0.2, 0.3], rate=0.03, corr=[[1, 0.3], [0.3, 1]])
-            arr = np.zeros((2, 3, 2), dtype=dtype)
-            args = (
-                arr,
-                np.int64(0),
-                np.uint32(1),
-                np.uint32(0),
-                np.uint32(0),
-                *simulate_args(model, 0.1, dtype),
-                np.int64(2),
-            )
-            sig = tuple(typeof(a) for a in args)
-            ptx, _ = cuda.compile_ptx(simulate_kernel(dtype).py_func, sig, cc=cc)
-            out.append({"kernel": "simulate", "dtype": dtype.name, "ptx": ptx})
-        out.append({"kernel": "var_grid", "dtype": "float64", "ptx": _var_grid_ptx(cc)})
-    return out
+        return [job() for job in jobs[i::n]]
 
 
 def _var_grid_ptx(cc: tuple[int, int]) -> str:
@@ -175,12 +170,13 @@ def _ptxas(ptx: str, arch: str, workdir: Path, stem: str, sass: bool) -> dict:
     return info
 
 
-def report(cc: tuple[int, int] = (9, 0), *, sass: bool = False) -> list[dict]:
-    """Compile every kernel for ``cc`` and return ptxas' figures per kernel (see the module docstring)."""
+def report(cc: tuple[int, int] = (9, 0), *, sass: bool = False, shard: tuple[int, int] = (0, 1)) -> list[dict]:
+    """Compile every kernel for ``cc`` (or the ``shard`` of them, see ``compile_all``) and return ptxas'
+    figures per kernel (see the module docstring)."""
     arch = f"sm_{cc[0]}{cc[1]}"
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for item in compile_all(cc):
+        for item in compile_all(cc, shard=shard):
             stem = f"{item['kernel']}_{item['dtype']}"
             f64 = _F64.findall(item["ptx"])
             row = {"kernel": item["kernel"], "dtype": item["dtype"], "arch": arch, "f64_ptx_instructions": len(f64)}
@@ -194,9 +190,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m riskgpu.kernels.ptx", description=__doc__.splitlines()[0])
     parser.add_argument("--cc", default="9.0", help="compute capability, e.g. 9.0 for H100 (default)")
     parser.add_argument("--sass", action="store_true", help="also disassemble and count SASS instructions")
+    parser.add_argument("--shard", default="0/1", help="I/N: only every N-th kernel from the I-th (parallel runs)")
     args = parser.parse_args(argv)
     major, minor = (int(x) for x in args.cc.split("."))
-    json.dump(report((major, minor), sass=args.sass), sys.stdout, indent=1)
+    m = re.fullmatch(r"(\d+)/(\d+)", args.shard)
+    if not m or not 0 <= int(m.group(1)) < int(m.group(2)):
+        parser.error(f"--shard must be I/N with 0 <= I < N, got {args.shard!r}")
+    shard = (int(m.group(1)), int(m.group(2)))
+    json.dump(report((major, minor), sass=args.sass, shard=shard), sys.stdout, indent=1)
     sys.stdout.write("\n")
     return 0
 
