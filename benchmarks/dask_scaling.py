@@ -103,6 +103,7 @@ def demo_run(out: Path, paths: int, scheduler: str | None) -> Path:
 
     text = (ROOT / "configs" / "demo.toml").read_text().replace('"../data/demo/', f'"{DEMO}/')
     text = text.replace("n_paths = 20000", f"n_paths = {paths}")
+    out.mkdir(parents=True, exist_ok=True)
     cfg = out / "demo.toml"
     cfg.write_text(text)
     outcome = run(cfg, out=out / "runs", backend="cpu", overwrite=True, log_level="error", scheduler=scheduler,
@@ -141,13 +142,13 @@ def main(argv: list[str] | None = None) -> int:
 
     # in-process baselines (numba on every core)
     if "price" in parts:
-        product, model, kw = price_case(args.paths)
-        stats, res = timed(lambda: rg.price(product, model, **kw), args.repeat)
+        product, model, pkw = price_case(args.paths)
+        stats, res = timed(lambda: rg.price(product, model, **pkw), args.repeat)
         reference["price"] = (res.value, res.stderr)
         rows.append({"part": "price", "where": "in-process", "workers": 0, **stats, "bitwise": True})
     if "var" in parts:
-        for name, kw in var_cases(args.scenarios).items():
-            stats, res = timed(lambda kw=kw: rg.var(portfolio, market, **kw), args.repeat)
+        for name, vkw in var_cases(args.scenarios).items():
+            stats, res = timed(lambda vkw=vkw: rg.var(portfolio, market, **vkw), args.repeat)
             reference[f"var_{name}"] = res.pnl_by_position
             rows.append({"part": f"var_{name}", "where": "in-process", "workers": 0, **stats, "bitwise": True})
     if "demo" in parts:
@@ -166,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
             if "overhead" in parts:
                 overheads[n] = overhead(client, args.tasks, args.repeat)
             if "price" in parts:
-                stats, res = timed(lambda: rg.price(product, model, client=client, **kw), args.repeat)
+                stats, res = timed(lambda: rg.price(product, model, client=client, **pkw), args.repeat)
                 same = (res.value, res.stderr) == reference["price"]
                 rows.append({"part": "price", "where": where, "workers": n, **stats, "bitwise": same})
             if "var" in parts:

@@ -160,12 +160,25 @@ def test_rolling_backtest_on_the_cluster_is_bitwise_in_process(client, book, met
     assert len(seen) == len(local.dates)  # progress: once per day
 
 
+@pytest.mark.parametrize("positions_per_task", [None, 1, 4])
+def test_price_portfolio_on_the_cluster_is_the_in_process_frame(client, book, positions_per_task):
+    portfolio, market = book
+    kw = {"n_paths": 1000, "seed": 5, "backend": "cpu", "greeks": ("delta", "vega"), "control_variate": True}
+    local = rg.price_portfolio(portfolio, market, **kw)
+    remote = rg.price_portfolio(portfolio, market, client=client, positions_per_task=positions_per_task, **kw)
+    assert remote.equals(local) and remote.height == len(portfolio)
+
+
 def test_batch_sizes_without_a_client_or_below_one_are_errors(client, book):
     portfolio, market = book
     with pytest.raises(ValueError, match=r"var.positions_per_task=3 applies only with a Dask client"):
         rg.var(portfolio, market, method="historical", backend="cpu", positions_per_task=3)
     with pytest.raises(ValueError, match=r"var.scenarios_per_task must be a positive integer, got 0"):
         rg.var(portfolio, market, method="historical", backend="cpu", client=client, scenarios_per_task=0)
+    with pytest.raises(ValueError, match=r"price_portfolio.positions_per_task=2 applies only with a Dask client"):
+        rg.price_portfolio(portfolio, market, n_paths=100, seed=1, positions_per_task=2)
+    with pytest.raises(ValueError, match=r"^price_portfolio.positions_per_task must be a positive integer, got 0"):
+        rg.price_portfolio(portfolio, market, n_paths=100, seed=1, backend="cpu", client=client, positions_per_task=0)
     with pytest.raises(ValueError, match=r"days_per_task=2 applies only with a Dask client"):
         rg.rolling_backtest(portfolio, market, backend="cpu", days_per_task=2)
     with pytest.raises(ValueError, match=r"rolling_backtest.days_per_task must be a positive integer, got True"):

@@ -189,6 +189,8 @@ def price_portfolio(
     greeks: Sequence[str] = (),
     antithetic: bool = False,
     control_variate: bool = False,
+    client: object | None = None,
+    positions_per_task: int | None = None,
 ) -> object:
     """Price every position; a polars DataFrame, one row per position sorted by ``position_id``.
 
@@ -201,21 +203,34 @@ def price_portfolio(
     ``variance_reduction()``); then per Greek ``g`` in ``greeks`` (``rg.greeks`` on the same stream; exact
     for spots and forwards) ``g`` and ``g_stderr`` per unit (null for a per-underlying Greek of a basket:
     see ``greeks_frame``).
-    Tested against ``rg.price`` and ``rg.greeks`` with the position's stream.
+    ``client``: a ``dask.distributed.Client``; ``positions_per_task`` positions per task (default about four
+    tasks per worker), each American alone (``riskgpu.distributed.value_positions``): the same frame.
+    Tested against ``rg.price`` and ``rg.greeks`` with the position's stream, and on a local cluster
+    against the in-process frame.
     """
     book = resolve_book(portfolio, market)
-    val = value_positions(
-        book,
-        market,
-        n_paths=n_paths,
-        seed=seed,
-        backend=backend,
-        dtype=dtype,
-        antithetic=antithetic,
-        control_variate=control_variate,
-        greeks=greeks,
-        tree_steps=tree_steps,
-    )
+    options = {
+        "n_paths": n_paths,
+        "seed": seed,
+        "backend": backend,
+        "dtype": dtype,
+        "antithetic": antithetic,
+        "control_variate": control_variate,
+        "greeks": greeks,
+        "tree_steps": tree_steps,
+    }
+    if client is None:
+        if positions_per_task is not None:
+            raise ValueError(
+                f"price_portfolio.positions_per_task={positions_per_task!r} applies only with a Dask client"
+            )
+        val = value_positions(book, market, **options)
+    else:
+        from riskgpu import distributed
+
+        distributed.check_per_task("price_portfolio.positions_per_task", positions_per_task)
+        options["backend"] = distributed.resolve_backend(client, backend)
+        val = distributed.value_positions(client, book, market, positions_per_task=positions_per_task, **options)
     return positions_frame(val.rows, greeks=greeks)
 
 
