@@ -136,8 +136,9 @@ def combine(job: PricingJob, sums: np.ndarray, sqs: np.ndarray, n: int | None = 
     ``n``: the samples the partials cover (default all of the job's).
     """
     n = job.n_samples if n is None else n
-    s = math.fsum(np.asarray(sums, dtype=np.float64).tolist())
-    q = math.fsum(np.asarray(sqs, dtype=np.float64).tolist())
+    # fsum over the array itself, not a list of Python floats: memory stays flat in the number of tiles
+    s = math.fsum(np.asarray(sums, dtype=np.float64))
+    q = math.fsum(np.asarray(sqs, dtype=np.float64))
     return centred_estimate(s, q, n, job.shift)
 
 

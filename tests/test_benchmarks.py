@@ -214,3 +214,15 @@ def test_dask_scaling_tiny(tmp_path):
         o = res["overhead"][n]
         assert o["noop_tasks"] == 20 and o["per_task_ms"] > 0
     assert "per no-op task" in proc.stdout
+
+
+def test_scaling_tiny(tmp_path):
+    out = tmp_path / "scaling.json"
+    proc = _run("scaling.py", "--paths", "2048,8192", "--problems", "european_1step", "--out", out, simulator=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    res = json.loads(out.read_text())
+    assert [(r["problem"], r["paths"]) for r in res["rows"]] == [("european_1step", 2048), ("european_1step", 8192)]
+    assert all(r["elapsed_s"] > 0 and r["peak_rss_mb"] >= r["warm_rss_mb"] > 0 for r in res["rows"])
+    fit = res["fits"]["european_1step"]
+    assert math.isfinite(fit["time_exponent"]) and math.isfinite(fit["peak_rss_growth"])
+    assert "time ~ (paths x steps)^" in proc.stdout
