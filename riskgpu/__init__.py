@@ -7,6 +7,7 @@ Public API (keyword-only arguments; the market is passed at call time as the mod
     rg.price(rg.European(strike=100.0, maturity=1.0), model, n_paths=1_000_000, seed=7)
 """
 
+from riskgpu._memory import InsufficientMemoryError
 from riskgpu.analytic import bs_greeks, bs_price, digital_price, geometric_asian_price
 from riskgpu.api import PriceResult, price, simulate
 from riskgpu.backends import BackendInfo, BackendUnavailableError, backends
@@ -40,6 +41,7 @@ __all__ = [
     "GreeksResult",
     "Heston",
     "IncrementalVaR",
+    "InsufficientMemoryError",
     "Lookback",
     "Market",
     "Merton",

@@ -390,6 +390,18 @@ def _until_tolerance(jobs: list, module: object, batch_paths: int, tolerance: fl
             return value, se, beta, n * per, "max_paths"
 
 
+def check_paths_fit(owner: str, model: object, *, n_paths: int, n_steps: int, dtype: np.dtype, extra: int = 0,
+                    hint: str, label: str = "paths") -> None:  # fmt: skip
+    """``riskgpu._memory.ensure_fits`` for ``n_paths`` stored paths: the paths ``(n_paths, n_steps + 1,
+    n_assets)`` and their normals ``(n_paths, n_steps * slots)`` in ``dtype``, plus ``extra`` bytes."""
+    from riskgpu._memory import ensure_fits
+
+    item = np.dtype(dtype).itemsize
+    nbytes = n_paths * ((n_steps + 1) * model.n_assets + n_steps * model.slots) * item + extra
+    what = f"{n_paths:,} {label} x {n_steps + 1} times x {model.n_assets} asset(s) in {np.dtype(dtype).name}"
+    ensure_fits(owner, nbytes, what, hint)
+
+
 def simulate(
     model: object,
     *,
@@ -404,7 +416,8 @@ def simulate(
     """Spot paths of shape ``(n_paths, n_steps + 1, n_assets)`` at times ``maturity * i / n_steps``.
 
     Column 0 is today's spot. Returns a numpy array, or a CuPy array on the gpu backend (zero-copy to
-    PyTorch/JAX through DLPack). Every backend draws the same paths for the same seed and stream.
+    PyTorch/JAX through DLPack). Every backend draws the same paths for the same seed and stream. A
+    request larger than the memory available is an ``InsufficientMemoryError`` before anything is allocated.
     """
 
     if not hasattr(model, "paths_np"):
@@ -413,6 +426,8 @@ def simulate(
     n_steps = positive_int("simulate", "n_steps", n_steps)
     n_paths = positive_int("simulate", "n_paths", n_paths)
     dt = np.dtype(dtype_of(dtype))
+    hint = "simulate fewer paths per call (separate calls on other streams draw other paths)"
+    check_paths_fit("simulate", model, n_paths=n_paths, n_steps=n_steps, dtype=dt, hint=hint)
     name = _backends.resolve(backend)
     # Heston and Merton paths come from the reference implementation on every backend (same numbers).
     runner = name if getattr(model, "kernel_id", None) == "gbm" else "reference"

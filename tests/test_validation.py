@@ -264,3 +264,31 @@ def test_merton_float32_jump_count_does_not_run_on_in_the_far_tail():
         assert float(x) == pytest.approx(float(np.log(spots[0, 1, 0] / 100.0)), rel=1e-5, abs=1e-5)
     # float32 resolves the tail only to ~16 eps: it may stop one jump short there, never run to the cap
     assert counts["float64"] == 13 and counts["float32"] in (12, 13), counts
+
+
+def test_a_request_larger_than_memory_is_refused_before_allocating(monkeypatch):
+    """``simulate`` and the Longstaff-Schwartz pilot keep their paths: with 64 MiB available, 1,000,000 paths of
+    252 steps (about 3.8 GiB with the normals) are an ``InsufficientMemoryError`` naming the sizes and what to
+    change; small requests and the fused ``price`` (flat memory) go through."""
+    from riskgpu import _memory
+
+    monkeypatch.setattr(_memory, "available_bytes", lambda: 64 * 2**20)
+    gbm = rg.GBM(spot=100.0, vol=0.2, rate=0.01)
+    message = r"^simulate: 1,000,000 paths x 253 times x 1 asset\(s\) in float64 needs about 3\.8 GiB, more than 90%"
+    with pytest.raises(rg.InsufficientMemoryError, match=message + r" of the 64\.0 MiB .*simulate fewer paths"):
+        rg.simulate(gbm, maturity=1.0, n_steps=252, n_paths=1_000_000, seed=1, backend="cpu")
+    american = rg.American(kind="put", strike=100.0, maturity=1.0, n_exercise=252)
+    with pytest.raises(rg.InsufficientMemoryError, match=r"^price_american: 1,000,000 pilot paths .*lower pilot_paths"):
+        rg.price(american, gbm, n_paths=1_000_000, pilot_paths=1_000_000, seed=1, backend="cpu")
+    assert rg.simulate(gbm, maturity=1.0, n_steps=10, n_paths=100, seed=1, backend="cpu").shape == (100, 11, 1)
+    euro = rg.European(kind="call", strike=100.0, maturity=1.0)
+    assert rg.price(euro, gbm, n_paths=1_000_000, seed=1, backend="cpu").n_paths == 1_000_000
+    monkeypatch.setattr(_memory, "available_bytes", lambda: None)  # unknown: no check
+    _memory.ensure_fits("x", 10**18, "a lot", "nothing")
+
+
+def test_available_memory_is_known_here():
+    from riskgpu import _memory
+
+    avail = _memory.available_bytes()
+    assert avail is None or avail > 0
