@@ -272,12 +272,22 @@ def revalue(
         "revalue",
         _revalue_block,
         [(sub_book(book, p), tree_steps, spots[a:b], None, elapsed, backend) for p, (a, b) in cells],
-        describe=lambda i: f"revaluing {_ids(book, cells[i][0])} in scenarios {cells[i][1][0]}..{cells[i][1][1] - 1}",
+        describe=lambda i: (
+            f"revaluing {_ids(book, cells[i][0])} in scenarios {cells[i][1][0]}..{cells[i][1][1] - 1} "
+            "(positions and scenarios in the message below count from the task's first)"
+        ),
     )
     out = np.empty((spots.shape[0], book.n_positions))
     for (p, (a, b)), part in zip(cells, parts, strict=True):
         out[a:b, p] = part
     return out
+
+
+def sensitivities_task(book: object, tree_steps: int, elapsed: float, backend: str) -> dict:
+    """One task: ``riskgpu.risk.revaluation.sensitivities`` of ``book`` (a few dozen bumped markets)."""
+    from riskgpu.risk import revaluation as _rv
+
+    return _rv.sensitivities(book, _rv.encode_book(book, tree_steps), elapsed=elapsed, backend=backend)
 
 
 def _nested_block(book: object, tree_steps: int, spots: np.ndarray, elapsed: float, inner_paths: int, seed: int,

@@ -223,8 +223,19 @@ def run(
             config, market, portfolio, skipped = _load(config_path, asof)
             inputs = input_files(config.inputs.portfolio, config.inputs.market)  # hashed as read, not at the end
             config = _overrides(config, config_path, backend, seed, scheduler, workers)
-            # with a cluster the workers resolve the backend (they hold the devices)
-            engine_backend = None if config.cluster.distributed else resolve(config.engine.backend)
+            # with a cluster the workers resolve the backend (they hold the devices); connected before any
+            # folder is made, so an unreachable cluster leaves nothing behind
+            origin = "--scheduler" if scheduler is not None else "--workers" if workers is not None else None
+            client = stack.enter_context(connect(config.cluster, config_path, origin=origin))
+            if client is None:
+                engine_backend = resolve(config.engine.backend)
+            else:
+                from riskgpu.distributed import resolve_backend
+
+                engine_backend = resolve_backend(client, config.engine.backend)
+                where = describe(client, config.cluster)
+                log.info(f"cluster: {where['workers']} workers ({where['threads']} threads), "
+                         f"{where['address'] or 'local'}", event="cluster", **where)  # fmt: skip
             name = config.outputs.name or f"{Path(config_path).stem}_{market.asof.isoformat()}"
             if not NAME.match(name) or name == "latest":
                 raise ConfigError(f"{config_path}: the run folder's name {name!r} (from the file name and the as-of "
@@ -245,14 +256,6 @@ def run(
             if (parent / name).exists() and not replace:
                 raise RunFolderExistsError(f"{parent / name} exists (a previous run); pass --overwrite to replace it")
             caught += early
-        client = stack.enter_context(connect(config.cluster, config_path))
-        if client is not None:
-            from riskgpu.distributed import resolve_backend
-
-            engine_backend = resolve_backend(client, config.engine.backend)
-            where = describe(client, config.cluster)
-            log.info(f"cluster: {where['workers']} workers ({where['threads']} threads), "
-                     f"{where['address'] or 'local'}", event="cluster", **where)  # fmt: skip
         log.info(f"{config_path}: {len(portfolio)} positions ({len(skipped)} skipped) as of {market.asof}, backend "
                  f"{engine_backend}, seed {config.engine.seed}", event="inputs", positions=len(portfolio),
                  skipped=len(skipped))  # fmt: skip
@@ -345,7 +348,7 @@ def _compute(config: RunConfig, portfolio: object, market: object, skipped: list
     with log.stage("var", total=len(config.risk)) as step:
         var = stages.var_stage(config, portfolio, market, backend=backend, step=step, client=client)
     with log.stage("stress"):
-        stress = stages.stress_stage(config, portfolio, market, backend=backend)
+        stress = stages.stress_stage(config, portfolio, market, backend=backend, client=client)
     with log.stage("backtest", total=_backtest_total(config, portfolio, market)) as step:
         backtest = stages.backtest_stage(config, portfolio, market, backend=backend, step=step,
                                             client=client)  # fmt: skip

@@ -142,6 +142,27 @@ def test_sensitivity_methods_take_a_client_and_give_the_same_numbers(client, boo
     same_var(rg.var(portfolio, market, backend="cpu", client=client, **kw), local)
 
 
+@pytest.mark.parametrize("kw", [{"method": "parametric"}, {"method": "historical"}])
+def test_with_a_client_nothing_is_revalued_in_the_calling_process(client, monkeypatch, kw):
+    """GPU workers driven from a machine without one: the driver's gpu grid is broken here, the workers' (the
+    simulator) runs every revaluation, today's values and sensitivities included."""
+    from riskgpu.risk import grid
+
+    market = rg.Market.read(DEMO / "market")
+    frame = pl.read_csv(DEMO / "portfolio.csv", infer_schema_length=0)
+    ids = frame.filter(pl.col("instrument") == "european").head(2)["position_id"].to_list()
+    portfolio = rg.Portfolio.read(DEMO / "portfolio.csv").subset(ids)
+    local = rg.var(portfolio, market, backend="gpu", lookback_days=60, **kw) if kw["method"] == "historical" else \
+        rg.var(portfolio, market, backend="gpu", **kw)  # fmt: skip
+
+    def no_gpu_here(*args, **kwargs):
+        raise AssertionError("revalued in the calling process")
+
+    monkeypatch.setattr(grid, "_revalue_gpu", no_gpu_here)
+    extra = {"lookback_days": 60} if kw["method"] == "historical" else {}
+    same_var(rg.var(portfolio, market, backend="gpu", client=client, **extra, **kw), local)
+
+
 @pytest.mark.parametrize("days_per_task", [None, 1, 7])
 @pytest.mark.parametrize("method", ["historical", "monte_carlo"])
 def test_rolling_backtest_on_the_cluster_is_bitwise_in_process(client, book, method, days_per_task):

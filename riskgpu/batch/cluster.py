@@ -35,38 +35,44 @@ def describe(client: object, cluster: Cluster) -> dict:
 
 
 @contextlib.contextmanager
-def connect(cluster: Cluster, source: str | Path) -> Iterator[object | None]:
+def connect(cluster: Cluster, source: str | Path, *, origin: str | None = None) -> Iterator[object | None]:
     """Yield a ``distributed.Client`` for ``cluster`` (None when it names none); closed (and local workers
-    stopped) on exit. An unreachable scheduler, or one without workers after ``connect_timeout_s``, is a
-    ``ClusterError`` naming ``cluster.address`` (or ``--scheduler``)."""
+    stopped) on exit. Local workers that cannot start, an unreachable scheduler, or one without workers after
+    ``connect_timeout_s`` are a ``ClusterError`` naming the setting (``origin``: the command-line flag that
+    set it, ``--scheduler`` or ``--workers``, else the config key)."""
     if not cluster.distributed:
         yield None
         return
     from distributed import Client, LocalCluster
 
+    if cluster.local is not None:
+        where = f"{source}: {origin or 'cluster.local'} = {cluster.local}"
+    else:
+        where = f"{source}: {origin or 'cluster.address'} = {cluster.address!r}"
     with contextlib.ExitStack() as stack:
-        if cluster.local is not None:
-            local = stack.enter_context(
-                LocalCluster(
-                    n_workers=cluster.local,
-                    threads_per_worker=1,
-                    processes=True,
-                    dashboard_address=None,
-                    host="127.0.0.1",
+        try:
+            if cluster.local is not None:
+                local = stack.enter_context(
+                    LocalCluster(
+                        n_workers=cluster.local,
+                        threads_per_worker=1,
+                        processes=True,
+                        dashboard_address=None,
+                        host="127.0.0.1",
+                    )
                 )
-            )
-            client = stack.enter_context(Client(local))
-        else:
-            where = f"{source}: cluster.address = {cluster.address!r}"
-            try:
+                client = stack.enter_context(Client(local))
+            else:
                 client = stack.enter_context(Client(cluster.address, timeout=f"{cluster.connect_timeout_s}s"))
-            except (OSError, TimeoutError) as exc:
-                raise ClusterError(f"{where}: cannot connect to the Dask scheduler: {exc}") from None
-            try:
-                client.wait_for_workers(1, timeout=cluster.connect_timeout_s)
-            except TimeoutError:
-                raise ClusterError(
-                    f"{where}: the scheduler has no workers after {cluster.connect_timeout_s:g} s "
-                    "(start some with `dask worker ADDRESS` or `dask cuda worker ADDRESS`)"
-                ) from None
+        except (OSError, TimeoutError) as exc:
+            raise ClusterError(f"{where}: cannot connect to the Dask scheduler: {exc}") from None
+        except Exception as exc:  # e.g. tls without certificates, ucx not installed, workers that cannot start
+            raise ClusterError(f"{where}: cannot start or reach the Dask cluster: {type(exc).__name__}: {exc}") from exc
+        try:
+            client.wait_for_workers(1, timeout=cluster.connect_timeout_s)
+        except TimeoutError:
+            raise ClusterError(
+                f"{where}: the scheduler has no workers after {cluster.connect_timeout_s:g} s "
+                "(start some with `dask worker ADDRESS` or `dask cuda worker ADDRESS`)"
+            ) from None
         yield client

@@ -6,6 +6,7 @@ Every stage calls the public functions (``rg.var``, ``rg.stress``, ``rg.rolling_
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 
@@ -109,6 +110,8 @@ def var_stage(config: RunConfig, portfolio: object, market: object, *, backend: 
             res = rg.var(portfolio, market, backend=backend, **where, **var_options(run, config.engine.seed))
         except (ValueError, TypeError) as exc:
             raise ValueError(f"risk run {run.name!r}: {exc}") from exc
+        except RuntimeError as exc:  # a task's failure on a Dask cluster (riskgpu.distributed.run_tasks)
+            raise RuntimeError(f"risk run {run.name!r}: {exc}") from exc
         s = res.summary()
         st = res.stressed
         window = st.details.get("stressed_span") if st is not None else None
@@ -159,8 +162,10 @@ def var_stage(config: RunConfig, portfolio: object, market: object, *, backend: 
     }  # fmt: skip
 
 
-def stress_stage(config: RunConfig, portfolio: object, market: object, *, backend: str) -> dict:
-    """The ``[[stress]]`` scenarios: the long ``stress`` table, totals and the report's pieces."""
+def stress_stage(config: RunConfig, portfolio: object, market: object, *, backend: str, client: object = None
+                 ) -> dict:  # fmt: skip
+    """The ``[[stress]]`` scenarios: the long ``stress`` table, totals and the report's pieces (one task on a
+    worker with a Dask ``client``)."""
     import polars as pl
 
     import riskgpu as rg
@@ -168,7 +173,13 @@ def stress_stage(config: RunConfig, portfolio: object, market: object, *, backen
     scenarios = [rg.StressScenario(**s.model_dump()) for s in config.stress]
     if not scenarios:
         return {"stress": pl.DataFrame(schema=schemas()["stress"]), "totals": {}, "report": []}
-    res = rg.stress(portfolio, market, scenarios, backend=backend)
+    if client is None:
+        res = rg.stress(portfolio, market, scenarios, backend=backend)
+    else:
+        from riskgpu.distributed import run_tasks
+
+        task = functools.partial(rg.stress, backend=backend)
+        res = run_tasks(client, "stress", task, [(portfolio, market, scenarios)], describe=lambda _: "stress")[0]
     frame = res.frame().cast(schemas()["stress"])
     books = sorted({b for b in res.books if b is not None})
     report = []

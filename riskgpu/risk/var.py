@@ -283,8 +283,9 @@ def var(
     client : a ``dask.distributed.Client``: the scenario revaluation (``"full"`` and ``"nested"``) runs as Dask
         tasks of ``positions_per_task`` positions x ``scenarios_per_task`` scenarios (defaults: full splits
         the scenarios, nested the positions, into about four tasks per worker) combined by index, so the
-        result is bitwise that without a client (``riskgpu.distributed``). Sensitivities (parametric,
-        ``"greeks"``) are a few dozen markets and stay in this process.
+        result is bitwise that without a client (``riskgpu.distributed``). Today's values and the
+        sensitivities (parametric, ``"greeks"``: a few dozen bumped markets) are one task each, so nothing is
+        revalued in this process (the workers hold the backend: a CPU driver can drive GPU workers).
 
     Options that do not apply to ``method`` are errors. Returns a ``VaRResult`` with contributions. Tested
     against ``z sqrt(w'Cw h/252)`` (linear books), the exact lognormal quantile, an independent order
@@ -345,6 +346,16 @@ def _execution(client: object, backend: str, positions_per_task: object, scenari
     return {"client": client, "backend": _dist.resolve_backend(client, backend), **per}
 
 
+def _sensitivities(book: Book, grid: object, h: float, backend: str, tree_steps: int, client: object) -> dict:
+    """``revaluation.sensitivities`` here, or with a client as one task on a worker (where the backend is)."""
+    if client is None:
+        return _rv.sensitivities(book, grid, elapsed=h, backend=backend)
+    from riskgpu.distributed import run_tasks, sensitivities_task
+
+    args = [(book, tree_steps, h, backend)]
+    return run_tasks(client, "sensitivities", sensitivities_task, args, describe=lambda _: "sensitivities")[0]
+
+
 def run_var(
     portfolio: object,
     market: object,
@@ -396,7 +407,7 @@ def run_var(
         approximation = choice("var", "approximation", approximation or "delta_normal", APPROXIMATIONS)
         source = covariance or "market"
         cov = _cov(book, market, source, lookback_days, ewma_decay, window)
-        sens = _rv.sensitivities(book, grid, elapsed=h, backend=name)
+        sens = _sensitivities(book, grid, h, name, tree, execution["client"])
         theta, w, a = dollar_sensitivities(book, sens)
         c = cov * h
         out = parametric_var(theta, w, a, c, approximation=approximation, confidence=confidence, es_confidence=es_conf)
@@ -459,15 +470,16 @@ def run_var(
     client = execution["client"]
     split = {k: execution[k] for k in ("positions_per_task", "scenarios_per_task")}
     if revaluation == "full":
-        base = _rv.full(book, grid, book.spots[None, :], elapsed=0.0, backend=name)[0]
         if client is None:
+            base = _rv.full(book, grid, book.spots[None, :], elapsed=0.0, backend=name)[0]
             unit = _rv.full(book, grid, spots, elapsed=h, backend=name) - base
-        else:
+        else:  # every revaluation on the workers (they hold the backend's devices)
             from riskgpu.distributed import revalue
 
+            base = revalue(client, book, book.spots[None, :], elapsed=0.0, backend=name, tree_steps=tree)[0]
             unit = revalue(client, book, spots, elapsed=h, backend=name, tree_steps=tree, **split) - base
     elif revaluation == "greeks":
-        sens = _rv.sensitivities(book, grid, elapsed=h, backend=name)
+        sens = _sensitivities(book, grid, h, name, tree, client)
         base = sens["value"]
         unit = _rv.greeks_pnl(book, sens, spots)
     else:
