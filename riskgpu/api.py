@@ -260,12 +260,9 @@ def price(
     job = make_job(
         product, model, n_paths=total, n_steps=n_steps, seed=seed, dtype=dtype, antithetic=antithetic, stream=stream
     )
-    if client is None:
-        name = _backends.resolve(backend)
-    else:
-        from riskgpu.distributed import resolve_backend
+    from riskgpu.distributed import resolve_backend
 
-        name = resolve_backend(client, backend)
+    name = resolve_backend(client, backend)
     module = _backends.module(name)
     t0 = time.perf_counter()
     control = None

@@ -133,12 +133,13 @@ def _resolve_here(backend: str) -> str:
         return f"unavailable: {exc}"
 
 
-def resolve_backend(client: object, backend: str) -> str:
+def resolve_backend(client: object | None, backend: str) -> str:
     """``backend`` resolved on every worker (``"auto"`` is gpu where the workers have devices): the workers
-    must agree; a worker without the backend raises ``BackendUnavailableError`` naming it."""
+    must agree; a worker without the backend raises ``BackendUnavailableError`` naming it. Without a client,
+    ``riskgpu.backends.resolve`` in this process."""
     from riskgpu.backends import BackendUnavailableError, resolve
 
-    if backend not in ("auto", "gpu"):
+    if client is None or backend not in ("auto", "gpu"):
         return resolve(backend)
     answers = client.run(_resolve_here, backend)
     if not answers:
@@ -244,11 +245,31 @@ def _grid_tasks(
     return position_blocks(book, pos, lsm_alone=split == "positions"), blocks(n_scen, scen)
 
 
-def _revalue_block(book: object, tree_steps: int, spots: np.ndarray, vols: np.ndarray | None, elapsed: float,
-                   backend: str) -> np.ndarray:  # fmt: skip
+def _cell_tasks(
+    client: object, what: str, label: str, fn: Callable, book: object, spots: np.ndarray, arguments: tuple, *,
+    split: str, positions_per_task: int | None, scenarios_per_task: int | None,
+) -> tuple[list, list]:  # fmt: skip
+    """``fn(sub_book, spots_block, *arguments)`` over the position x scenario blocks of ``_grid_tasks``:
+    ``(cells, results)``, ``cells[i] = (position indices, (first scenario, stop))`` in task order."""
+    pos, scen = _grid_tasks(client, book, spots.shape[0], positions_per_task, scenarios_per_task, split=split)
+    cells = [(p, s) for p in pos for s in scen]
+    parts = run_tasks(
+        client,
+        what,
+        fn,
+        [(sub_book(book, p), spots[a:b], *arguments) for p, (a, b) in cells],
+        describe=lambda i: (
+            f"{label} {_ids(book, cells[i][0])} in scenarios {cells[i][1][0]}..{cells[i][1][1] - 1} "
+            "(positions and scenarios in the message below count from the task's first)"
+        ),
+    )
+    return cells, parts
+
+
+def _revalue_block(book: object, spots: np.ndarray, tree_steps: int, elapsed: float, backend: str) -> np.ndarray:
     from riskgpu.risk import revaluation as _rv
 
-    return _rv.full(book, _rv.encode_book(book, tree_steps), spots, elapsed=elapsed, backend=backend, vols=vols)
+    return _rv.full(book, _rv.encode_book(book, tree_steps), spots, elapsed=elapsed, backend=backend)
 
 
 def revalue(
@@ -265,18 +286,10 @@ def revalue(
     """``riskgpu.risk.revaluation.full`` (unit values ``(n_scen, n_pos)``) as position x scenario block tasks;
     by default the scenarios are split (about four tasks per worker) and the positions kept whole."""
     spots = np.atleast_2d(np.asarray(spots, dtype=np.float64))
-    pos, scen = _grid_tasks(client, book, spots.shape[0], positions_per_task, scenarios_per_task, split="scenarios")
-    cells = [(p, s) for p in pos for s in scen]
-    parts = run_tasks(
-        client,
-        "revalue",
-        _revalue_block,
-        [(sub_book(book, p), tree_steps, spots[a:b], None, elapsed, backend) for p, (a, b) in cells],
-        describe=lambda i: (
-            f"revaluing {_ids(book, cells[i][0])} in scenarios {cells[i][1][0]}..{cells[i][1][1] - 1} "
-            "(positions and scenarios in the message below count from the task's first)"
-        ),
-    )
+    cells, parts = _cell_tasks(
+        client, "revalue", "revaluing", _revalue_block, book, spots, (tree_steps, elapsed, backend), split="scenarios",
+        positions_per_task=positions_per_task, scenarios_per_task=scenarios_per_task,
+    )  # fmt: skip
     out = np.empty((spots.shape[0], book.n_positions))
     for (p, (a, b)), part in zip(cells, parts, strict=True):
         out[a:b, p] = part
@@ -290,7 +303,7 @@ def sensitivities_task(book: object, tree_steps: int, elapsed: float, backend: s
     return _rv.sensitivities(book, _rv.encode_book(book, tree_steps), elapsed=elapsed, backend=backend)
 
 
-def _nested_block(book: object, tree_steps: int, spots: np.ndarray, elapsed: float, inner_paths: int, seed: int,
+def _nested_block(book: object, spots: np.ndarray, tree_steps: int, elapsed: float, inner_paths: int, seed: int,
                   backend: str) -> tuple:  # fmt: skip
     from riskgpu.risk import revaluation as _rv
 
@@ -316,17 +329,11 @@ def nested(
     and the scenarios kept whole; every position prices on its own stream, so each block's numbers are the
     in-process ones."""
     spots = np.atleast_2d(np.asarray(spots, dtype=np.float64))
-    pos, scen = _grid_tasks(client, book, spots.shape[0], positions_per_task, scenarios_per_task, split="positions")
-    cells = [(p, s) for p in pos for s in scen]
-    parts = run_tasks(
-        client,
-        "nested",
-        _nested_block,
-        [(sub_book(book, p), tree_steps, spots[a:b], elapsed, inner_paths, seed, backend) for p, (a, b) in cells],
-        describe=lambda i: (
-            f"nested revaluation of {_ids(book, cells[i][0])} in scenarios {cells[i][1][0]}..{cells[i][1][1] - 1}"
-        ),
-    )
+    cells, parts = _cell_tasks(
+        client, "nested", "nested revaluation of", _nested_block, book, spots,
+        (tree_steps, elapsed, inner_paths, seed, backend), split="positions",
+        positions_per_task=positions_per_task, scenarios_per_task=scenarios_per_task,
+    )  # fmt: skip
     n_scen, n_pos = spots.shape[0], book.n_positions
     values, halves, base = np.empty((n_scen, n_pos)), np.empty((n_scen, n_pos)), np.empty(n_pos)
     for (p, (a, b)), (v, h, b0) in zip(cells, parts, strict=True):

@@ -201,11 +201,11 @@ def run(
     temporary folder and is raised. Tested end to end on the demo (``tests/test_runner.py``).
     """
     import riskgpu as rg
-    from riskgpu.backends import resolve
     from riskgpu.batch import stages
     from riskgpu.batch.cluster import connect, describe
     from riskgpu.batch.outputs import device, input_files, plain, versions, write_json
     from riskgpu.batch.progress import RunLog
+    from riskgpu.distributed import resolve_backend
     from riskgpu.io.runfolder import RunFolderExistsError, run_folder
     from riskgpu.io.tables import write_formats
     from riskgpu.report import write_report
@@ -227,12 +227,8 @@ def run(
             # folder is made, so an unreachable cluster leaves nothing behind
             origin = "--scheduler" if scheduler is not None else "--workers" if workers is not None else None
             client = stack.enter_context(connect(config.cluster, config_path, origin=origin))
-            if client is None:
-                engine_backend = resolve(config.engine.backend)
-            else:
-                from riskgpu.distributed import resolve_backend
-
-                engine_backend = resolve_backend(client, config.engine.backend)
+            engine_backend = resolve_backend(client, config.engine.backend)
+            if client is not None:
                 where = describe(client, config.cluster)
                 log.info(f"cluster: {where['workers']} workers ({where['threads']} threads), "
                          f"{where['address'] or 'local'}", event="cluster", **where)  # fmt: skip

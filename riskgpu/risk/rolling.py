@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from riskgpu._checks import choice, positive_int
-from riskgpu.backends import resolve as _resolve_backend
+from riskgpu.distributed import resolve_backend
 from riskgpu.risk import revaluation as _rv
 from riskgpu.risk import scenarios as _sc
 from riskgpu.risk.book import resolve_book
@@ -103,12 +103,7 @@ def rolling_backtest(
     )
     seed = 0 if seed is None else seed
     book = resolve_book(portfolio, market)
-    if client is None:
-        name = _resolve_backend(backend)
-    else:
-        from riskgpu.distributed import resolve_backend
-
-        name = resolve_backend(client, backend)
+    name = resolve_backend(client, backend)
     dates, closes = market.closes(book.names)
     days = backtest_days(dates, window_days=window_days, start=start, end=end)
     arguments = (book, closes, method, window_days, confidence, tree_steps, n_scenarios, seed, name)

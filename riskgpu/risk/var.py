@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from riskgpu._checks import choice, positive_int
-from riskgpu.backends import resolve as _resolve_backend
 from riskgpu.io.tables import cell_date
 from riskgpu.risk import contributions as _ct
 from riskgpu.risk import revaluation as _rv
@@ -342,7 +341,6 @@ def _execution(client: object, backend: str, positions_per_task: object, scenari
         if given:
             k, v = next(iter(given.items()))
             raise ValueError(f"var.{k}={v!r} applies only with a Dask client")
-        return {"client": None, "backend": _resolve_backend(backend), **per}
     return {"client": client, "backend": _dist.resolve_backend(client, backend), **per}
 
 
