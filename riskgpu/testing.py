@@ -34,7 +34,7 @@ EXOTIC_CASES = {
     "heston_euler_barrier": (
         rg.Barrier(strike=100.0, maturity=1.0, barrier=85.0, direction="down", rebate=2.0),
         rg.Heston(**HESTON, scheme="euler"),
-        16,
+        15,  # odd: the last step of a two-slot model reads the first half of a Philox block
         True,
     ),
     "heston_qe_asian": (rg.Asian(strike=95.0, maturity=1.0, n_fixings=4, kind="put"), rg.Heston(**HESTON), 8, False),

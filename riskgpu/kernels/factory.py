@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange, uint32, uint64
@@ -70,6 +71,86 @@ def _reader(normals4: Callable) -> Callable:
     return read
 
 
+class Steppers(NamedTuple):
+    """The compiled pieces of one (model, product) pair's path, shared by the GPU and CPU kernels."""
+
+    m_init: Callable
+    init: Callable
+    finish: Callable
+    one_step: Callable
+    block_steps: Callable
+    tail_steps: Callable
+    model_slots: int
+    n_slots: int
+    has_w: bool
+
+
+_STEPPERS: dict[tuple, Steppers] = {}
+
+
+def steppers(model: object, product: object) -> Steppers:
+    """``Steppers`` of a single-asset ``model`` and ``product`` (type-generic ``@njit`` functions).
+
+    ``one_step(state, acc, i, a, b, c, w, sign, mp, pp)``: step ``i`` on the model's normals ``a, b, c``
+    and the product's ``w``. When the slots per step divide 4, ``block_steps(state, acc, i, z0, z1, z2,
+    z3, sign, mp, pp)`` runs the ``4 // n_slots`` steps one Philox block feeds (unrolled) and
+    ``tail_steps(state, acc, i, n, z0, z1, z2, z3, sign, mp, pp)`` the steps ``i .. n - 1`` left over
+    (fewer than a block's worth) from the block's first normals.
+    """
+    key = (model.kernel_id, type(product), model.slots, product.slots)
+    if key in _STEPPERS:
+        return _STEPPERS[key]
+    if not 1 <= model.slots <= 3 or product.slots not in (0, 1):
+        raise ValueError(f"fused kernels take 1-3 model slots and 0-1 product slots: {model.slots}, {product.slots}")
+    init, observe, finish = product.accumulator
+    m_init, m_step = model.kernel_functions()
+    ms = model.slots
+    n_slots = model.slots + product.slots
+
+    @njit(inline="always")
+    def one_step(state, acc, i, a, b, c, w, sign, mp, pp):  # pragma: no cover - compiled
+        x_prev = state[0]
+        state, var = m_step(state, sign * a, sign * b, sign * c, mp)
+        return state, observe(acc, i, x_prev, state[0], var, sign * w, pp)
+
+    @njit(inline="always")
+    def block_steps(state, acc, i, z0, z1, z2, z3, sign, mp, pp):  # pragma: no cover - compiled
+        zero = z0 - z0
+        if n_slots == 1:
+            state, acc = one_step(state, acc, i, z0, zero, zero, zero, sign, mp, pp)
+            state, acc = one_step(state, acc, uint32(i + uint32(1)), z1, zero, zero, zero, sign, mp, pp)
+            state, acc = one_step(state, acc, uint32(i + uint32(2)), z2, zero, zero, zero, sign, mp, pp)
+            state, acc = one_step(state, acc, uint32(i + uint32(3)), z3, zero, zero, zero, sign, mp, pp)
+        elif n_slots == 2:
+            if ms == 2:
+                state, acc = one_step(state, acc, i, z0, z1, zero, zero, sign, mp, pp)
+                state, acc = one_step(state, acc, uint32(i + uint32(1)), z2, z3, zero, zero, sign, mp, pp)
+            else:
+                state, acc = one_step(state, acc, i, z0, zero, zero, z1, sign, mp, pp)
+                state, acc = one_step(state, acc, uint32(i + uint32(1)), z2, zero, zero, z3, sign, mp, pp)
+        else:  # 4 slots: three model normals and the product's
+            state, acc = one_step(state, acc, i, z0, z1, z2, z3, sign, mp, pp)
+        return state, acc
+
+    @njit(inline="always")
+    def tail_steps(state, acc, i, n, z0, z1, z2, z3, sign, mp, pp):  # pragma: no cover - compiled
+        zero = z0 - z0
+        if n_slots == 1:
+            state, acc = one_step(state, acc, i, z0, zero, zero, zero, sign, mp, pp)
+            if uint32(i + uint32(1)) < n:
+                state, acc = one_step(state, acc, uint32(i + uint32(1)), z1, zero, zero, zero, sign, mp, pp)
+            if uint32(i + uint32(2)) < n:
+                state, acc = one_step(state, acc, uint32(i + uint32(2)), z2, zero, zero, zero, sign, mp, pp)
+        elif ms == 2:
+            state, acc = one_step(state, acc, i, z0, z1, zero, zero, sign, mp, pp)
+        else:
+            state, acc = one_step(state, acc, i, z0, zero, zero, z1, sign, mp, pp)
+        return state, acc
+
+    _STEPPERS[key] = Steppers(m_init, init, finish, one_step, block_steps, tail_steps, ms, n_slots, product.slots == 1)
+    return _STEPPERS[key]
+
+
 def sample_function(model: object, product: object, dtype: np.dtype) -> Callable:
     """The fused per-sample function for a single-asset ``model`` and ``product``, in ``dtype``.
 
@@ -86,38 +167,60 @@ def sample_function(model: object, product: object, dtype: np.dtype) -> Callable
     key = (model.kernel_id, type(product), model.slots, product.slots, np.dtype(dtype).name)
     if key in _SAMPLE_CACHE:
         return _SAMPLE_CACHE[key]
-    if not 1 <= model.slots <= 3 or product.slots not in (0, 1):
-        raise ValueError(f"fused kernels take 1-3 model slots and 0-1 product slots: {model.slots}, {product.slots}")
-    init, observe, finish = product.accumulator
-    m_init, m_step = model.kernel_functions()
-    read = _reader(_normals(np.dtype(dtype)))
-    ms = model.slots
-    n_slots = model.slots + product.slots
-    has_w = product.slots == 1
+    st = steppers(model, product)
+    m_init, init, finish, one_step = st.m_init, st.init, st.finish, st.one_step
+    block_steps, tail_steps = st.block_steps, st.tail_steps
+    normals4 = _normals(np.dtype(dtype))
+    read = _reader(normals4)
+    ms, n_slots, has_w = st.model_slots, st.n_slots, st.has_w
 
-    @njit(inline="always")
-    def path_payoff(lo, hi, sign, k0, k1, stream, mp, pp, n_steps):  # pragma: no cover - compiled
-        s0 = mp[0]
-        zero = s0 - s0
-        state = m_init(mp)
-        acc = init(state[0], pp)
-        cur = -1
-        z0 = z1 = z2 = z3 = zero
-        d = 0
-        for i in range(n_steps):
-            a, cur, z0, z1, z2, z3 = read(d, cur, z0, z1, z2, z3, lo, hi, stream, k0, k1)
-            b = c = w = zero
-            if ms > 1:
-                b, cur, z0, z1, z2, z3 = read(d + 1, cur, z0, z1, z2, z3, lo, hi, stream, k0, k1)
-            if ms > 2:
-                c, cur, z0, z1, z2, z3 = read(d + 2, cur, z0, z1, z2, z3, lo, hi, stream, k0, k1)
-            if has_w:
-                w, cur, z0, z1, z2, z3 = read(d + ms, cur, z0, z1, z2, z3, lo, hi, stream, k0, k1)
-            d += n_slots
-            x_prev = state[0]
-            state, var = m_step(state, sign * a, sign * b, sign * c, mp)
-            acc = observe(acc, i, x_prev, state[0], var, sign * w, pp)
-        return finish(acc, state[0], s0, pp)
+    if 4 % n_slots == 0:
+        per_block = 4 // n_slots
+
+        @njit(inline="always")
+        def path_payoff(lo, hi, sign, k0, k1, stream, mp, pp, n_steps):  # pragma: no cover - compiled
+            # One Philox block feeds per_block whole steps: the hot loop draws, then runs them unrolled,
+            # with uint32 counters; the last n_steps % per_block steps read the next block's first normals.
+            s0 = mp[0]
+            state = m_init(mp)
+            acc = init(state[0], pp)
+            n = uint32(n_steps)
+            n_full = uint32(n // uint32(per_block))
+            j = uint32(0)
+            while j < n_full:
+                z0, z1, z2, z3 = normals4(j, lo, hi, stream, k0, k1)
+                state, acc = block_steps(state, acc, uint32(j * uint32(per_block)), z0, z1, z2, z3, sign, mp, pp)
+                j = uint32(j + uint32(1))
+            i = uint32(n_full * uint32(per_block))
+            if i < n:
+                z0, z1, z2, z3 = normals4(n_full, lo, hi, stream, k0, k1)
+                state, acc = tail_steps(state, acc, i, n, z0, z1, z2, z3, sign, mp, pp)
+            return finish(acc, state[0], s0, pp)
+
+    else:
+
+        @njit(inline="always")
+        def path_payoff(lo, hi, sign, k0, k1, stream, mp, pp, n_steps):  # pragma: no cover - compiled
+            # Steps straddle Philox blocks (3 slots): each normal is read through the block cache.
+            s0 = mp[0]
+            zero = s0 - s0
+            state = m_init(mp)
+            acc = init(state[0], pp)
+            cur = -1
+            z0 = z1 = z2 = z3 = zero
+            d = 0
+            for i in range(n_steps):
+                a, cur, z0, z1, z2, z3 = read(d, cur, z0, z1, z2, z3, lo, hi, stream, k0, k1)
+                b = c = w = zero
+                if ms > 1:
+                    b, cur, z0, z1, z2, z3 = read(d + 1, cur, z0, z1, z2, z3, lo, hi, stream, k0, k1)
+                if ms > 2:
+                    c, cur, z0, z1, z2, z3 = read(d + 2, cur, z0, z1, z2, z3, lo, hi, stream, k0, k1)
+                if has_w:
+                    w, cur, z0, z1, z2, z3 = read(d + ms, cur, z0, z1, z2, z3, lo, hi, stream, k0, k1)
+                d += n_slots
+                state, acc = one_step(state, acc, uint32(i), a, b, c, w, sign, mp, pp)
+            return finish(acc, state[0], s0, pp)
 
     _SAMPLE_CACHE[key] = _sample(path_payoff, dtype)
     return _SAMPLE_CACHE[key]
@@ -250,6 +353,20 @@ def basket_sample_function(model: object, product: object, dtype: np.dtype) -> C
 
     _SAMPLE_CACHE[key] = _sample(path_payoff, dtype)
     return _SAMPLE_CACHE[key]
+
+
+def steps_per_loop(model: object, product: object) -> float:
+    """Path-steps one iteration of the fused kernel's innermost loop advances (for instruction counts).
+
+    Single asset: ``4 // slots`` when the slots per step divide 4 (one Philox block feeds that many
+    unrolled steps), else 1. Basket of ``n``: the innermost loop reads one normal and a path-step reads
+    ``n (n + 1) / 2`` of them, so ``2 / (n (n + 1))``.
+    """
+    if getattr(product, "multi_asset", False):
+        n = model.n_assets
+        return 2.0 / (n * (n + 1))
+    n_slots = model.slots + product.slots
+    return float(4 // n_slots) if 4 % n_slots == 0 else 1.0
 
 
 def kernel_sample(model: object, product: object, dtype: np.dtype) -> Callable:

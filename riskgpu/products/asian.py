@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from types import ModuleType
 
 import numpy as np
-from numba import njit
+from numba import njit, uint32
 
 from riskgpu._checks import choice, finite, positive_int
 from riskgpu.products.base import cast_params, check_seasoned_flag, check_terms, fixing_every, sign_of
@@ -22,18 +22,23 @@ def _init(x0, pp):  # pragma: no cover - compiled
     zero = x0 - x0
     one = updown * updown
     dead = knocked or (has_barrier and updown * (x0 - hlog) >= zero)
-    return (zero, zero if dead else one)
+    return (zero, zero if dead else one, uint32(pp[3]))
 
 
 @njit(inline="always")
 def _observe(acc, i, x_prev, x, var, w, pp):  # pragma: no cover - compiled
+    # ``left`` counts the steps to the next fixing (a uint32 countdown: no integer division per step)
     every, geometric, hlog, updown, has_barrier = pp[3], pp[4], pp[5], pp[6], pp[8]
-    total, alive = acc
-    if has_barrier and updown * (x - hlog) >= x - x:
-        alive = x - x
-    if (i + 1) % every == 0:
+    total, alive, left = acc
+    # at or beyond the barrier: updown * x >= updown * hlog is exactly updown * (x - hlog) >= 0 (updown is
+    # +-1), with the right side loop-invariant
+    if has_barrier and updown * x >= updown * hlog:
+        alive = hlog - hlog
+    left = uint32(left - uint32(1))
+    if left == uint32(0):
         total = total + (x if geometric else math.exp(x))
-    return (total, alive)
+        left = uint32(every)
+    return (total, alive, left)
 
 
 @njit(inline="always")
@@ -105,7 +110,7 @@ class Asian:
 
     @property
     def accumulator(self) -> tuple:
-        """``(init, observe, finish)``: state ``(running sum, alive)``."""
+        """``(init, observe, finish)``: state ``(running sum, alive, steps to the next fixing)``."""
         return _init, _observe, _finish
 
     def default_steps(self) -> int:

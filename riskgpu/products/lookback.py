@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from types import ModuleType
 
 import numpy as np
-from numba import njit
+from numba import njit, uint32
 
 from riskgpu._checks import choice, finite
 from riskgpu.products.base import KINDS, Monitored, cast_params, check_monitoring, sign_of
@@ -15,22 +15,24 @@ from riskgpu.products.base import KINDS, Monitored, cast_params, check_monitorin
 
 @njit(inline="always")
 def _init(x0, pp):  # pragma: no cover - compiled
-    return (max(x0, pp[3]), min(x0, pp[4]))
+    return (max(x0, pp[3]), min(x0, pp[4]), uint32(pp[6]))
 
 
 @njit(inline="always")
 def _observe(acc, i, x_prev, x, var, w, pp):  # pragma: no cover - compiled
     continuous, every, half, inv_sqrt2 = pp[5], pp[6], pp[7], pp[8]
-    hi, lo = acc
+    hi, lo, left = acc
     if continuous:
         # the extreme of the Brownian bridge from x_prev to x with variance var, drawn from U = Phi(w)
         u = half * math.erfc(-w * inv_sqrt2)
         dx = x - x_prev
         r = math.sqrt(dx * dx - (var + var) * math.log(u))
-        return (max(hi, half * (x_prev + x + r)), min(lo, half * (x_prev + x - r)))
-    if (i + 1) % every == 0:
-        return (max(hi, x), min(lo, x))
-    return acc
+        return (max(hi, half * (x_prev + x + r)), min(lo, half * (x_prev + x - r)), left)
+    # discrete: ``left`` counts the steps to the next observation (no integer division per step)
+    left = uint32(left - uint32(1))
+    if left == uint32(0):
+        return (max(hi, x), min(lo, x), uint32(every))
+    return (hi, lo, left)
 
 
 @njit(inline="always")
@@ -97,7 +99,8 @@ class Lookback(Monitored):
 
     @property
     def accumulator(self) -> tuple:
-        """``(init, observe, finish)``: state ``(log max, log min)`` relative to today's spot."""
+        """``(init, observe, finish)``: state ``(log max, log min, steps to the next discrete observation)``,
+        the extremes relative to today's spot."""
         return _init, _observe, _finish
 
     def _extremes(self, s0: float) -> tuple[float, float]:
