@@ -84,6 +84,18 @@ def test_uniforms_never_zero_and_below_one_except_float32_top(dtype):
         assert u[0] == np.float32(2.0**-25) and np.all(u[:-2] < 1)
 
 
+def test_uniforms_are_the_contract_formula_bit_for_bit():
+    # the kernels compute (x + 0.5) * scale as x * scale + scale / 2 (one fused multiply-add on a GPU): the
+    # same number, since the scale is a power of two; every float32 input (2**24 of them) and float64 samples
+    m = np.arange(2**24, dtype=np.uint32)
+    contract32 = (m.astype(np.float32) + np.float32(0.5)) * np.float32(2.0**-24)
+    got32 = uniforms_np(m << np.uint32(8), np.dtype("float32"))
+    assert np.array_equal(got32.view(np.uint32), contract32.view(np.uint32))
+    x = np.concatenate([np.arange(0, 2**32, 4099, dtype=np.uint64), [2**32 - 1]]).astype(np.uint32)
+    contract64 = (x.astype(np.float64) + 0.5) * 2.0**-32
+    assert np.array_equal(uniforms_np(x, np.dtype("float64")), contract64)
+
+
 def _make_normals_cpu(normals4):
     @njit
     def fill(out, k0, k1, stream):

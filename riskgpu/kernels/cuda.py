@@ -16,7 +16,7 @@ import numpy as np
 from numba import cuda, float32, from_dtype
 
 from riskgpu.kernels.factory import TILE, path_filler
-from riskgpu.rng.philox import cos_sin_2pi
+from riskgpu.rng.philox import TWO_PI, cos_sin_2pi
 
 #: Largest block size the kernels accept (the shared-memory tile buffers are this long).
 MAX_BLOCK = 1024
@@ -33,10 +33,13 @@ def _register_cuda_cos_sin() -> None:
     @overload(cos_sin_2pi, target="cuda", inline="always")
     def _cos_sin_2pi_cuda(u):
         if u == float32:
+            two_pi = float32(TWO_PI)
 
             def impl32(u):  # pragma: no cover - compiled
-                a = u + u
-                return libdevice.cospif(a), libdevice.sinpif(a)
+                # float32 kernels are the fast-math speed mode: the SFU's sin/cos (MUFU), absolute error
+                # below 2**-20.5 on [-100 pi, 100 pi] (PTX sin.approx), so 2 pi u in (0, 2 pi) is in range
+                a = two_pi * u
+                return libdevice.fast_cosf(a), libdevice.fast_sinf(a)
 
             return impl32
 
@@ -60,14 +63,48 @@ def _device(fn: Callable) -> Callable:
     return fn.py_func if config.ENABLE_CUDASIM else fn
 
 
+def fast_device(fn: Callable) -> Callable:
+    """``fn`` (an ``@njit`` per-path function) as a CUDA device function compiled with fast math.
+
+    The float32 kernels' speed mode: ``exp``/``log``/``sin``/``cos`` become the SFU's approximations
+    (``__expf``, ``__logf``, ...), division and square root their approximate forms and multiply-adds
+    contract. Under the simulator, ``fn`` itself (the simulator computes in Python floats anyway).
+    """
+    from numba import config
+
+    if config.ENABLE_CUDASIM:
+        return fn
+    return cuda.jit(device=True, fastmath=True)(fn.py_func)
+
+
+@cuda.jit(device=True)
+def _tile_sums(buf_s, buf_q, first):  # pragma: no cover - compiled
+    """Sequential sums of ``buf[first : first + TILE]``: compiled without fast math, so the additions
+    stay in index order (the CPU kernel's order) inside a fast-math kernel."""
+    s = buf_s[first]
+    q = buf_q[first]
+    for lane in range(1, TILE):
+        s += buf_s[first + lane]
+        q += buf_q[first + lane]
+    return s, q
+
+
 def tiles_kernel(sample: Callable, dtype: np.dtype) -> Callable:
-    """CUDA twin of ``tiles_cpu``: same arguments, same per-tile sequential sums."""
+    """CUDA twin of ``tiles_cpu``: same arguments, same per-tile sequential sums.
+
+    float32 is the fast-math speed mode: ``sample`` runs as a fast-math device function
+    (``fast_device``) in a kernel compiled with fast math (``ftz``, approximate square root and division
+    for the whole module), the tile sums in order (``_tile_sums``). float64 runs as written.
+    """
     key = ("tiles", id(sample), np.dtype(dtype).name)
     if key in _CACHE:
         return _CACHE[key]
     nb_dtype = from_dtype(np.dtype(dtype))
+    fast = np.dtype(dtype) == np.float32
+    if fast:
+        sample = fast_device(sample)
 
-    @cuda.jit
+    @cuda.jit(fastmath=fast)
     def kernel(
         first_tile, n_samples, sums, sqs, antithetic, k0, k1, stream, mp, pp, n_steps, disc, shift
     ):  # pragma: no cover
@@ -86,11 +123,7 @@ def tiles_kernel(sample: Callable, dtype: np.dtype) -> Callable:
             buf_q[tid] = y * y
             cuda.syncthreads()
             if tid % TILE == 0 and k < n_lanes:
-                s = buf_s[tid]
-                q = buf_q[tid]
-                for lane in range(1, TILE):
-                    s += buf_s[tid + lane]
-                    q += buf_q[tid + lane]
+                s, q = _tile_sums(buf_s, buf_q, tid)
                 sums[k // TILE] = s
                 sqs[k // TILE] = q
             cuda.syncthreads()

@@ -94,16 +94,18 @@ def compile_all(cc: tuple[int, int] = (9, 0), *, shard: tuple[int, int] = (0, 1)
 
     from riskgpu.api import make_job
     from riskgpu.backends.cpu import simulate_args
-    from riskgpu.kernels import kernel_sample
+    from riskgpu.kernels import kernel_sample, steps_per_loop
     from riskgpu.kernels.cuda import simulate_kernel, tiles_kernel
 
     def tiles(name: str, product: object, model: object, dtype: np.dtype) -> dict:
+        fast = dtype == np.float32  # the float32 kernels are compiled with fast math (riskgpu.kernels.cuda)
         job = make_job(product, model, n_paths=64, n_steps=None, seed=1, dtype=dtype, antithetic=False, stream=0)
         kernel = tiles_kernel(kernel_sample(model, product, dtype), dtype)
         buf = np.zeros(2, dtype=dtype)
         args = (np.int64(0), np.int64(1), buf, buf, *job.kernel_args())
-        ptx, _ = cuda.compile_ptx(kernel.py_func, tuple(typeof(a) for a in args), cc=cc)
-        return {"kernel": f"tiles_{name}", "dtype": dtype.name, "ptx": ptx}
+        ptx, _ = cuda.compile_ptx(kernel.py_func, tuple(typeof(a) for a in args), cc=cc, fastmath=fast)
+        steps = steps_per_loop(model, product)
+        return {"kernel": f"tiles_{name}", "dtype": dtype.name, "ptx": ptx, "steps_per_loop": steps}
 
     def simulate(dtype: np.dtype) -> dict:
         model = __import__("riskgpu").GBM(spot=[100.0, 90.0], vol=[0.2, 0.3], rate=0.03, corr=[[1, 0.3], [0.3, 1]])
@@ -164,10 +166,73 @@ def _ptxas(ptx: str, arch: str, workdir: Path, stem: str, sass: bool) -> dict:
         text = subprocess.run(
             [cuobjdump, "-sass", str(cubin)], capture_output=True, text=True, check=True, env=env
         ).stdout
-        ops = re.findall(r"/\*[0-9a-f]{4,}\*/\s+(?:@!?U?P\w+\s+)?([A-Z][A-Z0-9]*(?:\.[A-Z0-9_]+)*)", text)
-        info["sass_instructions"] = len(ops)
-        info["sass_f64_instructions"] = sum(op.split(".")[0] in _SASS_F64 or "F64" in op.split(".")[1:] for op in ops)
+        code = sass_code(text)
+        info["sass_instructions"] = len(code)
+        info["sass_f64_instructions"] = sum(_is_f64(op) for _, op, _ in code)
+        info["hot_loop"] = _counts(hot_loop(code))
     return info
+
+
+_SASS_LINE = re.compile(r"/\*([0-9a-f]{4,})\*/\s+((?:@!?U?P\w+\s+)?([A-Z][A-Z0-9]*(?:\.[A-Z0-9_]+)*)[^;]*);")
+_BRANCH_TARGET = re.compile(r"\bBRA\b[^;]*?0x([0-9a-f]+)")
+#: A Philox4x32-10 block is 20 32x32->64-bit multiplies; a loop with this many of them draws numbers.
+PHILOX_WIDE_MULS = 10
+_WIDE_MUL = ("IMAD.WIDE.U32", "UIMAD.WIDE.U32")
+#: IMAD forms that are moves, adds or shifts, not multiplies.
+_IMAD_NOT_MUL = {"MOV", "IADD", "SHL", "X"}
+
+
+def sass_code(text: str) -> list[tuple[int, str, str]]:
+    """``(address, opcode, instruction)`` of every instruction in ``cuobjdump -sass`` output, in order.
+
+    One kernel per cubin here (device functions are inlined or called within it); addresses are the
+    kernel's byte offsets, so a branch's target can be compared with its own address.
+    """
+    return [(int(a, 16), op, ins.strip()) for a, ins, op in _SASS_LINE.findall(text)]
+
+
+def _is_f64(op: str) -> bool:
+    parts = op.split(".")
+    return parts[0] in _SASS_F64 or "F64" in parts[1:]
+
+
+def _is_int_mul(op: str) -> bool:
+    parts = op.split(".")
+    return parts[0] in ("IMAD", "IMUL") and not _IMAD_NOT_MUL & set(parts[1:])
+
+
+def hot_loop(code: list[tuple[int, str, str]]) -> list[str]:
+    """Opcodes of the hot loop: the loop that draws the random numbers.
+
+    Loops are backward branches' address ranges. A loop draws when it holds a Philox block (at least
+    ``PHILOX_WIDE_MULS`` 32x32->64-bit multiplies); the hot loop is the largest drawing loop that holds
+    no other drawing loop (compilers version a loop, e.g. by a runtime flag: the largest version is
+    counted). Inner loops that draw nothing (a Poisson count) are part of it. Without such a loop, the
+    largest innermost loop; empty when the code has no loop.
+    """
+    loops = []
+    for addr, op, ins in code:
+        m = _BRANCH_TARGET.search(ins) if op.startswith("BRA") else None
+        if m and int(m.group(1), 16) <= addr:
+            loops.append((int(m.group(1), 16), addr))
+    bodies = {lh: [op for addr, op, _ in code if lh[0] <= addr <= lh[1]] for lh in loops}
+
+    def inside(a: tuple[int, int], b: tuple[int, int]) -> bool:
+        return a != b and b[0] <= a[0] and a[1] <= b[1]
+
+    drawing = [lh for lh in loops if sum(op.startswith(_WIDE_MUL) for op in bodies[lh]) >= PHILOX_WIDE_MULS]
+    pool = drawing or loops
+    inner = [a for a in pool if not any(inside(b, a) for b in pool)]
+    return max((bodies[lh] for lh in inner), key=len, default=[])
+
+
+def _counts(ops: list[str]) -> dict:
+    return {
+        "instructions": len(ops),
+        "mufu": sum(op.startswith("MUFU") for op in ops),
+        "int_mul": sum(_is_int_mul(op) for op in ops),
+        "f64": sum(_is_f64(op) for op in ops),
+    }
 
 
 def report(cc: tuple[int, int] = (9, 0), *, sass: bool = False, shard: tuple[int, int] = (0, 1)) -> list[dict]:
@@ -181,6 +246,10 @@ def report(cc: tuple[int, int] = (9, 0), *, sass: bool = False, shard: tuple[int
             f64 = _F64.findall(item["ptx"])
             row = {"kernel": item["kernel"], "dtype": item["dtype"], "arch": arch, "f64_ptx_instructions": len(f64)}
             row.update(_ptxas(item["ptx"], arch, Path(tmp), stem, sass))
+            if sass and "steps_per_loop" in item:
+                loop = row["hot_loop"]
+                loop["steps_per_iteration"] = item["steps_per_loop"]
+                loop["per_path_step"] = round(loop["instructions"] / item["steps_per_loop"], 2)
             rows.append(row)
     return rows
 
