@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from riskgpu.backends.job import PricingJob
 from riskgpu.kernels import kernel_sample, path_filler, tiles_cpu
+from riskgpu.kernels.simd import simd_supported, tiles_simd
+
+
+def tile_kernel(model: object, product: object, dtype: np.dtype) -> Callable:
+    """The CPU kernel of a pair: the vector-drawing one (``riskgpu.kernels.simd``) where it applies, else
+    the per-path fused kernel (``riskgpu.kernels.tiles_cpu``). Same arguments and tile sums either way."""
+    if simd_supported(model, product):
+        return tiles_simd(model, product, dtype)
+    return tiles_cpu(kernel_sample(model, product, dtype))
 
 
 def tile_sums(job: PricingJob, first_tile: int, n_tiles: int) -> tuple[np.ndarray, np.ndarray]:
     """Per-tile ``(sum, sum of squares)`` of ``payoff - shift`` from the fused CPU kernel."""
-    sample = kernel_sample(job.model, job.product, job.dtype)
+    kernel = tile_kernel(job.model, job.product, job.dtype)
     sums = np.zeros(n_tiles, dtype=job.dtype)
     sqs = np.zeros(n_tiles, dtype=job.dtype)
     if n_tiles:
-        tiles_cpu(sample)(np.int64(first_tile), np.int64(job.n_samples), sums, sqs, *job.kernel_args())
+        kernel(np.int64(first_tile), np.int64(job.n_samples), sums, sqs, *job.kernel_args())
     return sums, sqs
 
 

@@ -1,0 +1,197 @@
+"""CPU kernels that draw their random numbers in vector loops, then run each path's steps from them.
+
+The GPU kernel (``factory.sample_function``) draws a Philox block and runs its steps in one thread. On a
+CPU that leaves the Philox rounds and the normal transform scalar, and they are most of the work. Here
+each tile's normals are drawn first, for several paths and Philox blocks at once, in a loop of
+straight-line integer and float64 code (``riskgpu.kernels.vmath``: no C library calls) that LLVM
+vectorises; then each path runs its steps from that buffer with the very ``Steppers`` the GPU kernel
+uses. Same counters, same normals to within a few ulp of the C library's transform, same tile sums
+order: the results differ from the per-path kernel only in the last bits of the normals.
+
+Buffer: ``BUF_BLOCKS`` Philox blocks (4 normals each) per tile. A path of ``n_blocks <= BUF_BLOCKS``
+blocks is drawn whole, ``min(TILE, BUF_BLOCKS // n_blocks)`` paths at a time; a longer path draws
+``BUF_BLOCKS`` blocks at a time as its steps consume them (memory stays flat in the steps).
+Used for single-asset pairs whose slots per step divide 4; the others keep ``factory.tiles_cpu``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+from numba import float32, float64, int64, njit, prange, uint32, uint64
+
+from riskgpu.kernels.factory import TILE, steppers
+from riskgpu.kernels.vmath import vcos_sin_2pi, vlog
+from riskgpu.rng.philox import _F32_HALF, _F32_SCALE, _F64_HALF, _F64_SCALE, philox4x32
+
+#: Philox blocks buffered per tile (4 normals each: 8 KB of float64, in L1).
+BUF_BLOCKS = 256
+_LOW = 0xFFFFFFFF
+
+_CACHE: dict[tuple, Callable] = {}
+
+
+def _normals4(dtype: np.dtype) -> Callable:
+    f32 = np.dtype(dtype) == np.float32
+
+    @njit(inline="always", error_model="numpy")
+    def normals4(j, lo, hi, stream, k0, k1):  # pragma: no cover - compiled
+        """The contract's four normals of block ``j`` (DESIGN.md section 3), transform in float64."""
+        x0, x1, x2, x3 = philox4x32(j, lo, hi, stream, k0, k1)
+        if f32:  # the float32 uniforms exactly, then the transform in float64, rounded once at the end
+            sc, hf = float32(_F32_SCALE), float32(_F32_HALF)
+            u0 = float64(float32(x0 >> uint32(8)) * sc + hf)
+            u1 = float64(float32(x1 >> uint32(8)) * sc + hf)
+            u2 = float64(float32(x2 >> uint32(8)) * sc + hf)
+            u3 = float64(float32(x3 >> uint32(8)) * sc + hf)
+        else:
+            u0 = float64(x0) * _F64_SCALE + _F64_HALF
+            u1 = float64(x1) * _F64_SCALE + _F64_HALF
+            u2 = float64(x2) * _F64_SCALE + _F64_HALF
+            u3 = float64(x3) * _F64_SCALE + _F64_HALF
+        r0 = math.sqrt(max(-2.0 * vlog(u0), 0.0))
+        r1 = math.sqrt(max(-2.0 * vlog(u2), 0.0))
+        c0, s0 = vcos_sin_2pi(u1)
+        c1, s1 = vcos_sin_2pi(u3)
+        return r0 * c0, r0 * s0, r1 * c1, r1 * s1
+
+    return normals4
+
+
+_FILL: dict[str, Callable] = {}
+
+
+def _filler(dtype: np.dtype) -> Callable:
+    # one compiled function per dtype, called (not inlined) by every kernel: the vectorised loops are
+    # compiled once, not in each kernel and at each call site (that took 15 s a kernel)
+    name = np.dtype(dtype).name
+    if name in _FILL:
+        return _FILL[name]
+    normals4 = _normals4(dtype)
+    cast = float32 if np.dtype(dtype) == np.float32 else float64
+
+    @njit(error_model="numpy")
+    def fill(buf, first, n_lanes, j0, n_blk, k0, k1, stream):  # pragma: no cover - compiled
+        """Blocks ``j0 .. j0 + n_blk - 1`` of samples ``first .. first + n_lanes - 1``: lane ``l``'s block
+        ``j0 + b`` at ``buf[4 (l n_blk + b) : + 4]``. The inner loop (vectorised) runs over the blocks of
+        a path, or over the paths when each has one block."""
+        if n_blk == 1:  # one block a path (a step or a few): the loop runs over the paths
+            for lane in range(n_lanes):
+                u = uint64(first + lane)
+                z0, z1, z2, z3 = normals4(uint32(j0), uint32(u & uint64(_LOW)), uint32(u >> uint64(32)), stream, k0, k1)
+                p = uint64(4 * lane)  # unsigned and affine: no negative-index fix-up, so the stores vectorise
+                buf[p] = cast(z0)
+                buf[p + 1] = cast(z1)
+                buf[p + 2] = cast(z2)
+                buf[p + 3] = cast(z3)
+        else:  # the loop runs over the blocks of one path at a time
+            for lane in range(n_lanes):
+                u = uint64(first + lane)
+                lo = uint32(u & uint64(_LOW))
+                hi = uint32(u >> uint64(32))
+                seg = buf[4 * lane * n_blk :]  # a view from this lane's first block: the stores are affine
+                for b in range(n_blk):
+                    z0, z1, z2, z3 = normals4(uint32(j0 + b), lo, hi, stream, k0, k1)
+                    p = uint64(4 * b)
+                    seg[p] = cast(z0)
+                    seg[p + 1] = cast(z1)
+                    seg[p + 2] = cast(z2)
+                    seg[p + 3] = cast(z3)
+
+    _FILL[name] = fill
+    return fill
+
+
+def simd_supported(model: object, product: object) -> bool:
+    """Whether ``tiles_simd`` takes this pair: single asset, slots per step dividing 4."""
+    if getattr(product, "multi_asset", False) or not 1 <= model.slots <= 3 or product.slots not in (0, 1):
+        return False
+    return 4 % (model.slots + product.slots) == 0
+
+
+def tiles_simd(model: object, product: object, dtype: np.dtype) -> Callable:
+    """The vector-drawing CPU kernel of a pair ``simd_supported`` takes; ``factory.tiles_cpu``'s arguments.
+
+    ``kernel(first_tile, n_samples, sums, sqs, antithetic, k0, k1, stream, mp, pp, n_steps, disc, shift)``
+    fills ``sums[t]``, ``sqs[t]`` with the sums of ``y = sample - shift`` and ``y**2`` over global tile
+    ``first_tile + t``, lanes in index order. Tested against the reference backend and the per-path
+    kernel on the same counters.
+    """
+    key = (model.kernel_id, type(product), model.slots, product.slots, np.dtype(dtype).name)
+    if key in _CACHE:
+        return _CACHE[key]
+    st = steppers(model, product)
+    m_init, init, finish, block_steps, tail_steps = st.m_init, st.init, st.finish, st.block_steps, st.tail_steps
+    per_block = 4 // st.n_slots
+    fill = _filler(dtype)
+    nb_dtype = np.dtype(dtype)
+    one = nb_dtype.type(1.0)
+    half = nb_dtype.type(0.5)
+
+    # not inlined at numba's IR level (LLVM still inlines it): parfor array analysis of the prange kernel
+    # mistakes the models' state tuples for array shapes
+    @njit(error_model="numpy")
+    def path(buf, off, pre, idx, sign, k0, k1, stream, mp, pp, n_steps):  # pragma: no cover - compiled
+        # blocks [0, pre) of this path are at buf[off:]; later ones are drawn here, BUF_BLOCKS at a time
+        s0 = mp[0]
+        state = m_init(mp)
+        acc = init(state[0], pp)
+        n = uint32(n_steps)
+        n_full = n // uint32(per_block)
+        n_blocks = (n + uint32(per_block - 1)) // uint32(per_block)
+        j0 = uint32(0)
+        have = uint32(pre)
+        j = uint32(0)
+        while j < n_blocks:
+            if j - j0 >= have:
+                j0 = j
+                have = min(uint32(BUF_BLOCKS), n_blocks - j)
+                fill(buf, idx, 1, j0, have, k0, k1, stream)
+                off = 0
+            p = off + 4 * int64(j - j0)
+            z0, z1, z2, z3 = buf[p], buf[p + 1], buf[p + 2], buf[p + 3]
+            if j < n_full:
+                state, acc = block_steps(state, acc, uint32(j * uint32(per_block)), z0, z1, z2, z3, sign, mp, pp)
+            else:
+                state, acc = tail_steps(state, acc, uint32(j * uint32(per_block)), n, z0, z1, z2, z3, sign, mp, pp)
+            j = uint32(j + uint32(1))
+        return finish(acc, state[0], s0, pp)
+
+    @njit(parallel=True, error_model="numpy")
+    def kernel(
+        first_tile, n_samples, sums, sqs, antithetic, k0, k1, stream, mp, pp, n_steps, disc, shift
+    ):  # pragma: no cover - compiled
+        n_blocks = (n_steps + per_block - 1) // per_block
+        pre = min(n_blocks, BUF_BLOCKS)
+        lanes = max(1, min(TILE, BUF_BLOCKS // max(n_blocks, 1)))
+        for t in prange(sums.shape[0]):
+            buf = np.empty(4 * BUF_BLOCKS, dtype=nb_dtype)
+            base = (first_tile + t) * TILE
+            s = shift - shift
+            q = shift - shift
+            g = 0
+            while g < TILE:
+                n_lanes = min(lanes, TILE - g)
+                fill(buf, base + g, n_lanes, 0, pre, k0, k1, stream)
+                for lane in range(n_lanes):
+                    idx = base + g + lane
+                    if idx < n_samples:
+                        v = path(buf, 4 * lane * pre, pre, idx, one, k0, k1, stream, mp, pp, n_steps) * disc
+                        if antithetic:
+                            if pre < n_blocks:  # the path drew past its buffer: draw its first blocks again
+                                fill(buf, idx, 1, 0, pre, k0, k1, stream)
+                                w = path(buf, 0, pre, idx, -one, k0, k1, stream, mp, pp, n_steps) * disc
+                            else:
+                                w = path(buf, 4 * lane * pre, pre, idx, -one, k0, k1, stream, mp, pp, n_steps) * disc
+                            v = (v + w) * half
+                        y = v - shift
+                        s += y
+                        q += y * y
+                g += n_lanes
+            sums[t] = s
+            sqs[t] = q
+
+    _CACHE[key] = kernel
+    return kernel

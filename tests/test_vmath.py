@@ -1,0 +1,123 @@
+"""The vectorisable math of the CPU kernels (riskgpu.kernels.vmath) against numpy, and the vector-drawing
+CPU kernel (riskgpu.kernels.simd) against the per-path fused kernel on the same counters."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numba import njit
+
+import riskgpu as rg
+from riskgpu.api import make_job
+from riskgpu.backends import cpu
+from riskgpu.kernels import kernel_sample, tiles_cpu
+from riskgpu.kernels.simd import BUF_BLOCKS, simd_supported
+from riskgpu.kernels.vmath import EXP_MAX, EXP_MIN, vcos_sin_2pi, vexp, vlog
+
+EPS = np.finfo(np.float64).eps
+
+
+@njit(error_model="numpy")
+def _exp(x):
+    out = np.empty_like(x)
+    for i in range(x.size):
+        out[i] = vexp(x[i])
+    return out
+
+
+@njit(error_model="numpy")
+def _log(x):
+    out = np.empty_like(x)
+    for i in range(x.size):
+        out[i] = vlog(x[i])
+    return out
+
+
+@njit(error_model="numpy")
+def _cos_sin(u):
+    c = np.empty_like(u)
+    s = np.empty_like(u)
+    for i in range(u.size):
+        c[i], s[i] = vcos_sin_2pi(u[i])
+    return c, s
+
+
+def _ulps(a, b):
+    return np.abs(a - b) / np.spacing(np.abs(b))
+
+
+def test_exp_within_2_ulp_of_numpy_and_its_limits():
+    rng = np.random.default_rng(1)
+    x = np.concatenate([rng.uniform(-700, 700, 200_000), rng.uniform(-1, 1, 200_000), [0.0, 1e-300, -1e-300, 709.7]])
+    assert _ulps(_exp(x), np.exp(x)).max() <= 2
+    assert _exp(np.array([0.0]))[0] == 1.0
+    sub = np.array([-740.0, -720.0, -709.0])  # subnormal and smallest normal results
+    np.testing.assert_allclose(_exp(sub), np.exp(sub), rtol=1e-12, atol=np.exp(-740.0) * 1e-3)
+    edge = _exp(np.array([EXP_MAX + 1e-3, 1e4, np.inf, EXP_MIN - 1e-3, -1e4, -np.inf, np.nan]))
+    assert np.all(edge[:3] == np.inf) and np.all(edge[3:6] == 0.0) and np.isnan(edge[6])
+
+
+def test_log_within_3_ulp_of_numpy_over_the_uniforms_and_beyond():
+    rng = np.random.default_rng(2)
+    k = np.arange(1, 100_000, dtype=np.float64)
+    u = np.concatenate([rng.uniform(0, 1, 200_000), (k + 0.5) * 2.0**-32, 1 - (k + 0.5) * 2.0**-32, [1.0, 2.0, 1e300]])
+    got, want = _log(u), np.log(u)
+    nz = want != 0
+    assert _ulps(got[nz], want[nz]).max() <= 3
+    assert got[-3] == 0.0  # log(1) is exactly 0: the float32 uniform that rounds to 1 gives r = 0
+
+
+def test_cos_sin_2pi_within_4e_15_of_numpy_and_exact_at_quarter_turns():
+    rng = np.random.default_rng(3)
+    u = np.concatenate([rng.uniform(0, 1, 200_000), (np.arange(2**16) * 65536 + 0.5) * 2.0**-32, [-3.3, 12.7]])
+    c, s = _cos_sin(u)
+    # numpy rounds 2 pi u first (up to 2 pi * 2**-53 |u| off), this reduces u exactly
+    np.testing.assert_allclose(c, np.cos(2 * np.pi * u), rtol=0, atol=4e-15)
+    np.testing.assert_allclose(s, np.sin(2 * np.pi * u), rtol=0, atol=4e-15)
+    c, s = _cos_sin(np.array([0.0, 0.25, 0.5, 0.75]))
+    assert c.tolist() == [1.0, 0.0, -1.0, 0.0] and s.tolist() == [0.0, 1.0, 0.0, -1.0]
+
+
+GBM = rg.GBM(spot=100.0, vol=0.25, rate=0.03, div=0.01)
+HESTON = rg.Heston(spot=100.0, v0=0.04, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7, rate=0.03, scheme="euler")
+#: name -> (product, model, n_steps, antithetic): past one buffer of blocks (the path draws the rest itself),
+#: with antithetics (the second sign draws its first blocks again), a two-slot model with a tail step, one step
+#: (the loop over paths). Every other pair runs through the simd kernel against the reference in test_backends.py
+#: and test_exotic_backends.py.
+LONG = {
+    "asian_long_antithetic": (rg.Asian(strike=100.0, maturity=1.0, n_fixings=1027), GBM, 4 * BUF_BLOCKS + 3, True),
+    "heston_long_tail": (rg.European(strike=95.0, maturity=1.0), HESTON, 2 * BUF_BLOCKS + 1, False),
+    "european_one_step": (rg.European(strike=100.0, maturity=1.0), GBM, 1, False),
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "dtype"),
+    [("asian_long_antithetic", "float64"), ("heston_long_tail", "float32"), ("european_one_step", "float64")],
+)
+def test_simd_kernel_matches_the_per_path_kernel(name, dtype):
+    # the same counters and steps; only the normal transform differs (vmath against the C library): float64
+    # tile sums agree to 1e-12 relative, float32 ones to the tests' float32 rule (riskgpu.testing.RTOL)
+    product, model, n_steps, antithetic = LONG[name]
+    assert simd_supported(model, product)
+    job = make_job(product, model, n_paths=200, n_steps=n_steps, seed=11, dtype=dtype, antithetic=antithetic, stream=1)
+    n_tiles = -(-job.n_samples // 32)
+    got, got_sq = cpu.tile_sums(job, 0, n_tiles)
+    want = np.zeros(n_tiles, dtype=dtype)
+    want_sq = np.zeros(n_tiles, dtype=dtype)
+    tiles_cpu(kernel_sample(model, product, job.dtype))(
+        np.int64(0), np.int64(job.n_samples), want, want_sq, *job.kernel_args()
+    )
+    rtol = 1e-12 if dtype == "float64" else 5e-5
+    scale = np.abs(want).max()
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * scale)
+    np.testing.assert_allclose(got_sq, want_sq, rtol=rtol, atol=rtol * np.abs(want_sq).max())
+
+
+def test_simd_kernel_batches_are_whole_tiles():
+    # any split of the tiles gives the same bytes (the deterministic-sum contract)
+    product, model, n_steps, _ = LONG["asian_long_antithetic"]
+    job = make_job(product, model, n_paths=640, n_steps=n_steps, seed=5, dtype="float64", antithetic=True, stream=0)
+    whole, _ = cpu.tile_sums(job, 0, 10)
+    parts = np.concatenate([cpu.tile_sums(job, 0, 3)[0], cpu.tile_sums(job, 3, 7)[0]])
+    assert whole.tobytes() == parts.tobytes()
