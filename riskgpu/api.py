@@ -388,15 +388,18 @@ def _until_tolerance(jobs: list, module: object, batch_paths: int, tolerance: fl
 
 
 def check_paths_fit(owner: str, model: object, *, n_paths: int, n_steps: int, dtype: np.dtype, extra: int = 0,
-                    hint: str, label: str = "paths") -> None:  # fmt: skip
+                    hint: str, label: str = "paths", backend: str = "cpu") -> None:  # fmt: skip
     """``riskgpu._memory.ensure_fits`` for ``n_paths`` stored paths: the paths ``(n_paths, n_steps + 1,
-    n_assets)`` and their normals ``(n_paths, n_steps * slots)`` in ``dtype``, plus ``extra`` bytes."""
+    n_assets)`` and their normals ``(n_paths, n_steps * slots)`` in ``dtype``, plus ``extra`` bytes; on a
+    real GPU (resolved ``backend`` "gpu", not the simulator) against the device's memory as well."""
     from riskgpu._memory import ensure_fits
 
     item = np.dtype(dtype).itemsize
     nbytes = n_paths * ((n_steps + 1) * model.n_assets + n_steps * model.slots) * item + extra
     what = f"{n_paths:,} {label} x {n_steps + 1} times x {model.n_assets} asset(s) in {np.dtype(dtype).name}"
     ensure_fits(owner, nbytes, what, hint)
+    if backend == "gpu" and not _backends.module("gpu").simulated():
+        ensure_fits(owner, nbytes, what, hint, device=True)
 
 
 def simulate(
@@ -424,8 +427,8 @@ def simulate(
     n_paths = positive_int("simulate", "n_paths", n_paths)
     dt = np.dtype(dtype_of(dtype))
     hint = "simulate fewer paths per call (separate calls on other streams draw other paths)"
-    check_paths_fit("simulate", model, n_paths=n_paths, n_steps=n_steps, dtype=dt, hint=hint)
     name = _backends.resolve(backend)
+    check_paths_fit("simulate", model, n_paths=n_paths, n_steps=n_steps, dtype=dt, hint=hint, backend=name)
     # Heston and Merton paths come from the reference implementation on every backend (same numbers).
     runner = name if getattr(model, "kernel_id", None) == "gbm" else "reference"
     paths = _backends.module(runner).simulate(

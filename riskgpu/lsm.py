@@ -359,14 +359,14 @@ def price_american(
     max_batch_points = positive_int("price_american", "max_batch_points", max_batch_points, min_value=n_steps + 1)
     dt = dtype_of(dtype)
     stream = check_stream(stream)
+    name = resolve(backend)
     if policy is None:  # the pilot is held at once, with float64 cash flows and regressors per path and date
         from riskgpu.api import check_paths_fit
 
         check_paths_fit("price_american", model, n_paths=pilot_paths, n_steps=n_steps, dtype=np.dtype(dt),
                         extra=2 * pilot_paths * (n_steps + 1) * 8,
                         hint="lower pilot_paths (n_paths are priced in batches of max_batch_points)",
-                        label="pilot paths")  # fmt: skip
-    name = resolve(backend)
+                        label="pilot paths", backend=name)  # fmt: skip
     xp = array_module(name)
     if policy is not None:
         policy = _check_policy(policy, product)

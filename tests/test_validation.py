@@ -287,6 +287,34 @@ def test_a_request_larger_than_memory_is_refused_before_allocating(monkeypatch):
     _memory.ensure_fits("x", 10**18, "a lot", "nothing")
 
 
+def test_a_request_larger_than_gpu_memory_is_refused_before_allocating(monkeypatch):
+    """On a real GPU the stored paths live in device memory: checked against the device's free memory too
+    (here a device with 64 MiB free is pretended; the simulator itself is never checked)."""
+    from riskgpu import _memory
+    from riskgpu.api import check_paths_fit
+    from riskgpu.backends import gpu
+
+    gbm = rg.GBM(spot=100.0, vol=0.2, rate=0.01)
+    monkeypatch.setattr(_memory, "device_available_bytes", lambda: 64 * 2**20)
+    # under the simulator the gpu backend keeps host memory: only the host check applies
+    check_paths_fit("simulate", gbm, n_paths=40_000, n_steps=252, dtype=np.dtype("float64"), hint="", backend="gpu")
+    monkeypatch.setattr(gpu, "simulated", lambda: False)
+    message = r"^simulate: 40,000 paths x 253 times x 1 asset\(s\) in float64 needs about 154\.1 MiB, more than 90%"
+    with pytest.raises(rg.InsufficientMemoryError, match=message + r" of the 64\.0 MiB of GPU memory available"):
+        rg.simulate(gbm, maturity=1.0, n_steps=252, n_paths=40_000, seed=1, backend="gpu")
+    american = rg.American(kind="put", strike=100.0, maturity=1.0, n_exercise=252)
+    with pytest.raises(rg.InsufficientMemoryError, match=r"^price_american: 40,000 pilot paths .* of GPU memory"):
+        rg.price(american, gbm, n_paths=40_000, pilot_paths=40_000, seed=1, backend="gpu")
+    monkeypatch.setattr(_memory, "device_available_bytes", lambda: None)  # no device information: no check
+    _memory.ensure_fits("x", 10**18, "a lot", "nothing", device=True)
+
+
+def test_device_memory_is_unknown_without_a_device():
+    from riskgpu import _memory
+
+    assert _memory.device_available_bytes() is None or _memory.device_available_bytes() > 0
+
+
 def test_available_memory_is_known_here():
     from riskgpu import _memory
 
