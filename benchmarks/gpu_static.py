@@ -44,7 +44,7 @@ COMPILERS = ("numba", "numba-cuda", "llvmlite", "nvidia-cuda-nvcc", "nvidia-cuda
 
 #: H100 SXM5 (the figures the ceiling estimate uses).
 H100 = {
-    "name": "H100 SXM5 (estimate)",
+    "name": "H100 SXM5",
     "sms": 132,
     "clock_hz": 1.98e9,
     "issue_per_sm_clock": 128,
