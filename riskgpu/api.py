@@ -391,15 +391,19 @@ def check_paths_fit(owner: str, model: object, *, n_paths: int, n_steps: int, dt
                     hint: str, label: str = "paths", backend: str = "cpu") -> None:  # fmt: skip
     """``riskgpu._memory.ensure_fits`` for ``n_paths`` stored paths: the paths ``(n_paths, n_steps + 1,
     n_assets)`` and their normals ``(n_paths, n_steps * slots)`` in ``dtype``, plus ``extra`` bytes; on a
-    real GPU (resolved ``backend`` "gpu", not the simulator) against the device's memory as well."""
+    real GPU (resolved ``backend`` "gpu", not the simulator) the paths and ``extra`` against the device's
+    memory as well."""
     from riskgpu._memory import ensure_fits
 
     item = np.dtype(dtype).itemsize
-    nbytes = n_paths * ((n_steps + 1) * model.n_assets + n_steps * model.slots) * item + extra
+    path_bytes = n_paths * (n_steps + 1) * model.n_assets * item + extra
+    nbytes = path_bytes + n_paths * n_steps * model.slots * item
     what = f"{n_paths:,} {label} x {n_steps + 1} times x {model.n_assets} asset(s) in {np.dtype(dtype).name}"
     ensure_fits(owner, nbytes, what, hint)
     if backend == "gpu" and not _backends.module("gpu").simulated():
-        ensure_fits(owner, nbytes, what, hint, device=True)
+        # on the device only the paths (and extra) are held: the kernels write normals in place, and Heston and
+        # Merton paths are built on the host and copied over
+        ensure_fits(owner, path_bytes, what, hint, device=True)
 
 
 def simulate(

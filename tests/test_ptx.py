@@ -105,7 +105,9 @@ def test_gpu_static_rows_and_table_from_the_report(report):
         assert 0 < row["occupancy"] <= 1
     asian = next(r for r in rows if r["name"] == "tiles_asian[float32]")
     assert asian["ceiling_path_steps_per_s"] > 0 and asian["ceiling_bound"] in ("issue", "mufu", "int_mul", "f64")
-    assert len(gs.table(rows).splitlines()) == len(rows) + 2
+    assert next(r for r in rows if r["name"] == "tiles_merton[float32]")["overstated"]
+    assert not asian["overstated"]
+    assert len(gs.table(rows).splitlines()) == len(rows) + 3  # head, rule, rows, the footnote
 
 
 def _sass(*ops):

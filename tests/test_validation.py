@@ -288,8 +288,9 @@ def test_a_request_larger_than_memory_is_refused_before_allocating(monkeypatch):
 
 
 def test_a_request_larger_than_gpu_memory_is_refused_before_allocating(monkeypatch):
-    """On a real GPU the stored paths live in device memory: checked against the device's free memory too
-    (here a device with 64 MiB free is pretended; the simulator itself is never checked)."""
+    """On a real GPU the stored paths live in device memory: checked against the device's free memory too,
+    the paths alone (no normals are stored there); here a device with 64 MiB free is pretended, and the
+    simulator itself is never checked."""
     from riskgpu import _memory
     from riskgpu.api import check_paths_fit
     from riskgpu.backends import gpu
@@ -299,7 +300,7 @@ def test_a_request_larger_than_gpu_memory_is_refused_before_allocating(monkeypat
     # under the simulator the gpu backend keeps host memory: only the host check applies
     check_paths_fit("simulate", gbm, n_paths=40_000, n_steps=252, dtype=np.dtype("float64"), hint="", backend="gpu")
     monkeypatch.setattr(gpu, "simulated", lambda: False)
-    message = r"^simulate: 40,000 paths x 253 times x 1 asset\(s\) in float64 needs about 154\.1 MiB, more than 90%"
+    message = r"^simulate: 40,000 paths x 253 times x 1 asset\(s\) in float64 needs about 77\.2 MiB, more than 90%"
     with pytest.raises(rg.InsufficientMemoryError, match=message + r" of the 64\.0 MiB of GPU memory available"):
         rg.simulate(gbm, maturity=1.0, n_steps=252, n_paths=40_000, seed=1, backend="gpu")
     american = rg.American(kind="put", strike=100.0, maturity=1.0, n_exercise=252)

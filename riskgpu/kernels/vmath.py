@@ -65,7 +65,7 @@ _LOG = tuple(2.0 / (2 * k + 1) for k in range(11))
 #: sin and cos on [-pi/4, pi/4]: Taylor terms up to a^17 and a^18.
 _SIN = tuple((-1.0) ** k / math.factorial(2 * k + 1) for k in range(9))
 _COS = tuple((-1.0) ** k / math.factorial(2 * k) for k in range(10))
-#: Beyond these, exp is inf or 0.
+#: Beyond these, exp is inf or 0 (709.78 is a little below the overflow point, 709.7827: documented, unused).
 EXP_MAX = 709.78
 EXP_MIN = -745.2
 
@@ -142,7 +142,7 @@ def vlog(u):  # pragma: no cover - compiled
 
 @njit(inline="always", error_model="numpy")
 def vcos_sin_2pi(u):  # pragma: no cover - compiled
-    """``(cos(2 pi u), sin(2 pi u))`` for a float64 ``u`` (any finite value; the RNG's are in (0, 1)).
+    """``(cos(2 pi u), sin(2 pi u))`` for a float64 ``u`` with ``|u| < 2**52`` (the RNG's are in (0, 1]).
 
     Exact reduction to ``r = u - k/4`` in ``[-1/8, 1/8]`` (``k`` an integer), Taylor series of
     ``a = 2 pi r`` in ``[-pi/4, pi/4]``, then the quarter turn ``k mod 4``. Within 1e-15 of ``numpy``'s
