@@ -11,7 +11,7 @@ import riskgpu as rg
 from riskgpu.api import make_job
 from riskgpu.backends import cpu
 from riskgpu.kernels import kernel_sample, tiles_cpu
-from riskgpu.kernels.simd import BUF_BLOCKS, simd_supported
+from riskgpu.kernels.simd import BUF_BLOCKS, MIN_BLOCKS, simd_supported, tiles_simd
 from riskgpu.kernels.vmath import EXP_MAX, EXP_MIN, vcos_sin_2pi, vexp, vlog
 
 EPS = np.finfo(np.float64).eps
@@ -82,8 +82,7 @@ GBM = rg.GBM(spot=100.0, vol=0.25, rate=0.03, div=0.01)
 HESTON = rg.Heston(spot=100.0, v0=0.04, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7, rate=0.03, scheme="euler")
 #: name -> (product, model, n_steps, antithetic): past one buffer of blocks (the path draws the rest itself),
 #: with antithetics (the second sign draws its first blocks again), a two-slot model with a tail step, one step
-#: (the loop over paths). Every other pair runs through the simd kernel against the reference in test_backends.py
-#: and test_exotic_backends.py.
+#: (the loop over paths, pairs of paths in lockstep). The cpu backend takes this kernel from MIN_BLOCKS blocks up.
 LONG = {
     "asian_long_antithetic": (rg.Asian(strike=100.0, maturity=1.0, n_fixings=1027), GBM, 4 * BUF_BLOCKS + 3, True),
     "heston_long_tail": (rg.European(strike=95.0, maturity=1.0), HESTON, 2 * BUF_BLOCKS + 1, False),
@@ -102,7 +101,9 @@ def test_simd_kernel_matches_the_per_path_kernel(name, dtype):
     assert simd_supported(model, product)
     job = make_job(product, model, n_paths=200, n_steps=n_steps, seed=11, dtype=dtype, antithetic=antithetic, stream=1)
     n_tiles = -(-job.n_samples // 32)
-    got, got_sq = cpu.tile_sums(job, 0, n_tiles)
+    got = np.zeros(n_tiles, dtype=dtype)
+    got_sq = np.zeros(n_tiles, dtype=dtype)
+    tiles_simd(model, product, job.dtype)(np.int64(0), np.int64(job.n_samples), got, got_sq, *job.kernel_args())
     want = np.zeros(n_tiles, dtype=dtype)
     want_sq = np.zeros(n_tiles, dtype=dtype)
     tiles_cpu(kernel_sample(model, product, job.dtype))(
@@ -112,6 +113,15 @@ def test_simd_kernel_matches_the_per_path_kernel(name, dtype):
     scale = np.abs(want).max()
     np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * scale)
     np.testing.assert_allclose(got_sq, want_sq, rtol=rtol, atol=rtol * np.abs(want_sq).max())
+
+
+def test_cpu_backend_uses_the_simd_kernel_on_paths_of_8_philox_blocks_or_more():
+    gbm, heston = LONG["asian_long_antithetic"][1], LONG["heston_long_tail"][1]
+    euro = LONG["european_one_step"][0]
+    assert MIN_BLOCKS == 8
+    assert simd_supported(gbm, euro, 29) and not simd_supported(gbm, euro, 28)  # 8 blocks of 4 normals, 7
+    assert simd_supported(heston, euro, 15) and not simd_supported(heston, euro, 14)  # 2 normals a step
+    assert cpu.tile_kernel(gbm, euro, np.dtype("float64"), 252) is tiles_simd(gbm, euro, np.dtype("float64"))
 
 
 def test_simd_kernel_batches_are_whole_tiles():

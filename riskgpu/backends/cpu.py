@@ -11,17 +11,18 @@ from riskgpu.kernels import kernel_sample, path_filler, tiles_cpu
 from riskgpu.kernels.simd import simd_supported, tiles_simd
 
 
-def tile_kernel(model: object, product: object, dtype: np.dtype) -> Callable:
-    """The CPU kernel of a pair: the vector-drawing one (``riskgpu.kernels.simd``) where it applies, else
-    the per-path fused kernel (``riskgpu.kernels.tiles_cpu``). Same arguments and tile sums either way."""
-    if simd_supported(model, product):
+def tile_kernel(model: object, product: object, dtype: np.dtype, n_steps: int) -> Callable:
+    """The CPU kernel of a pair for paths of ``n_steps``: the vector-drawing one (``riskgpu.kernels.simd``)
+    where it applies (``simd_supported``: paths of 8 Philox blocks or more), else the per-path fused kernel
+    (``riskgpu.kernels.tiles_cpu``). Same arguments and tile sums to the last bits of the normals."""
+    if simd_supported(model, product, n_steps):
         return tiles_simd(model, product, dtype)
     return tiles_cpu(kernel_sample(model, product, dtype))
 
 
 def tile_sums(job: PricingJob, first_tile: int, n_tiles: int) -> tuple[np.ndarray, np.ndarray]:
     """Per-tile ``(sum, sum of squares)`` of ``payoff - shift`` from the fused CPU kernel."""
-    kernel = tile_kernel(job.model, job.product, job.dtype)
+    kernel = tile_kernel(job.model, job.product, job.dtype, job.n_steps)
     sums = np.zeros(n_tiles, dtype=job.dtype)
     sqs = np.zeros(n_tiles, dtype=job.dtype)
     if n_tiles:

@@ -11,7 +11,8 @@ order: the results differ from the per-path kernel only in the last bits of the 
 Buffer: ``BUF_BLOCKS`` Philox blocks (4 normals each) per tile. A path of ``n_blocks <= BUF_BLOCKS``
 blocks is drawn whole, ``min(TILE, BUF_BLOCKS // n_blocks)`` paths at a time; a longer path draws
 ``BUF_BLOCKS`` blocks at a time as its steps consume them (memory stays flat in the steps).
-Used for single-asset pairs whose slots per step divide 4; the others keep ``factory.tiles_cpu``.
+Used for single-asset pairs whose slots per step divide 4 on paths of at least ``MIN_BLOCKS`` blocks (29
+normals or more); shorter paths, baskets and 3-slot models keep ``factory.tiles_cpu``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ from riskgpu.rng.philox import _F32_HALF, _F32_SCALE, _F64_HALF, _F64_SCALE, phi
 #: Philox blocks buffered per tile (4 normals each: 8 KB of float64, in L1).
 BUF_BLOCKS = 256
 _LOW = 0xFFFFFFFF
+# the drawing function's integer arguments are always int64 values, never literals (numba compiles one
+# version per literal): one signature per dtype, one compile
+ZERO = np.int64(0)
+ONE = np.int64(1)
 
 _CACHE: dict[tuple, Callable] = {}
 
@@ -104,11 +109,21 @@ def _filler(dtype: np.dtype) -> Callable:
     return fill
 
 
-def simd_supported(model: object, product: object) -> bool:
-    """Whether ``tiles_simd`` takes this pair: single asset, slots per step dividing 4."""
+#: Philox blocks a path needs before the cpu backend uses the vector-drawing kernel: it compiles 2-3 s
+#: slower than the per-path kernel, and pays that back only on paths long enough to vectorise over
+#: (measured in benchmarks/NOTES.md).
+MIN_BLOCKS = 8
+
+
+def simd_supported(model: object, product: object, n_steps: int | None = None) -> bool:
+    """Whether ``tiles_simd`` takes this pair: single asset, slots per step dividing 4; with ``n_steps``,
+    also whether the cpu backend uses it: paths of at least ``MIN_BLOCKS`` Philox blocks."""
     if getattr(product, "multi_asset", False) or not 1 <= model.slots <= 3 or product.slots not in (0, 1):
         return False
-    return 4 % (model.slots + product.slots) == 0
+    n_slots = model.slots + product.slots
+    if 4 % n_slots:
+        return False
+    return n_steps is None or -(-n_steps * n_slots // 4) >= MIN_BLOCKS
 
 
 def tiles_simd(model: object, product: object, dtype: np.dtype) -> Callable:
@@ -148,7 +163,7 @@ def tiles_simd(model: object, product: object, dtype: np.dtype) -> Callable:
             if j - j0 >= have:
                 j0 = j
                 have = min(uint32(BUF_BLOCKS), n_blocks - j)
-                fill(buf, idx, 1, j0, have, k0, k1, stream)
+                fill(buf, idx, ONE, int64(j0), int64(have), k0, k1, stream)
                 off = 0
             p = off + 4 * int64(j - j0)
             z0, z1, z2, z3 = buf[p], buf[p + 1], buf[p + 2], buf[p + 3]
@@ -158,6 +173,33 @@ def tiles_simd(model: object, product: object, dtype: np.dtype) -> Callable:
                 state, acc = tail_steps(state, acc, uint32(j * uint32(per_block)), n, z0, z1, z2, z3, sign, mp, pp)
             j = uint32(j + uint32(1))
         return finish(acc, state[0], s0, pp)
+
+    @njit(error_model="numpy")
+    def path2(buf, off_a, off_b, sign, mp, pp, n_steps):  # pragma: no cover - compiled
+        # two paths in lockstep, every block of both in the buffer: their serial chains (a step's state feeds
+        # the next) interleave, so one path's latency hides behind the other's work; same arithmetic per path
+        s0 = mp[0]
+        sa = m_init(mp)
+        aa = init(sa[0], pp)
+        sb = m_init(mp)
+        ab = init(sb[0], pp)
+        n = uint32(n_steps)
+        n_full = n // uint32(per_block)
+        j = uint32(0)
+        while j < n_full:
+            pa = off_a + 4 * int64(j)
+            pb = off_b + 4 * int64(j)
+            i = uint32(j * uint32(per_block))
+            sa, aa = block_steps(sa, aa, i, buf[pa], buf[pa + 1], buf[pa + 2], buf[pa + 3], sign, mp, pp)
+            sb, ab = block_steps(sb, ab, i, buf[pb], buf[pb + 1], buf[pb + 2], buf[pb + 3], sign, mp, pp)
+            j = uint32(j + uint32(1))
+        i = uint32(n_full * uint32(per_block))
+        if i < n:
+            pa = off_a + 4 * int64(n_full)
+            pb = off_b + 4 * int64(n_full)
+            sa, aa = tail_steps(sa, aa, i, n, buf[pa], buf[pa + 1], buf[pa + 2], buf[pa + 3], sign, mp, pp)
+            sb, ab = tail_steps(sb, ab, i, n, buf[pb], buf[pb + 1], buf[pb + 2], buf[pb + 3], sign, mp, pp)
+        return finish(aa, sa[0], s0, pp), finish(ab, sb[0], s0, pp)
 
     @njit(parallel=True, error_model="numpy")
     def kernel(
@@ -174,21 +216,42 @@ def tiles_simd(model: object, product: object, dtype: np.dtype) -> Callable:
             g = 0
             while g < TILE:
                 n_lanes = min(lanes, TILE - g)
-                fill(buf, base + g, n_lanes, 0, pre, k0, k1, stream)
-                for lane in range(n_lanes):
+                fill(buf, base + g, n_lanes, ZERO, pre, k0, k1, stream)
+                lane = 0
+                while lane < n_lanes:
                     idx = base + g + lane
-                    if idx < n_samples:
-                        v = path(buf, 4 * lane * pre, pre, idx, one, k0, k1, stream, mp, pp, n_steps) * disc
+                    if idx >= n_samples:
+                        break
+                    if pre == n_blocks and lane + 1 < n_lanes and idx + 1 < n_samples:  # a pair in lockstep
+                        off = 4 * lane * pre
+                        va, vb = path2(buf, off, off + 4 * pre, one, mp, pp, n_steps)
+                        va = va * disc
+                        vb = vb * disc
                         if antithetic:
-                            if pre < n_blocks:  # the path drew past its buffer: draw its first blocks again
-                                fill(buf, idx, 1, 0, pre, k0, k1, stream)
-                                w = path(buf, 0, pre, idx, -one, k0, k1, stream, mp, pp, n_steps) * disc
-                            else:
-                                w = path(buf, 4 * lane * pre, pre, idx, -one, k0, k1, stream, mp, pp, n_steps) * disc
-                            v = (v + w) * half
-                        y = v - shift
+                            wa, wb = path2(buf, off, off + 4 * pre, -one, mp, pp, n_steps)
+                            va = (va + wa * disc) * half
+                            vb = (vb + wb * disc) * half
+                        y = va - shift
                         s += y
                         q += y * y
+                        y = vb - shift
+                        s += y
+                        q += y * y
+                        lane += 2
+                        continue
+                    # one path alone (the tile's odd last lane, or a path longer than the buffer)
+                    v = path(buf, 4 * lane * pre, pre, idx, one, k0, k1, stream, mp, pp, n_steps) * disc
+                    if antithetic:
+                        if pre < n_blocks:  # the path drew past its buffer: draw its first blocks again
+                            fill(buf, idx, ONE, ZERO, pre, k0, k1, stream)
+                            w = path(buf, 0, pre, idx, -one, k0, k1, stream, mp, pp, n_steps) * disc
+                        else:
+                            w = path(buf, 4 * lane * pre, pre, idx, -one, k0, k1, stream, mp, pp, n_steps) * disc
+                        v = (v + w) * half
+                    y = v - shift
+                    s += y
+                    q += y * y
+                    lane += 1
                 g += n_lanes
             sums[t] = s
             sqs[t] = q
