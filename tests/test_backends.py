@@ -66,7 +66,7 @@ def test_gpu_simulator_matches_reference_at_two_launch_shapes(name, dtype):
     # backend's vector-drawing kernel differs from it in the last bits of the normals: tests/test_vmath.py)
     sums = np.zeros(job.n_tiles, dtype=job.dtype)
     sqs = np.zeros(job.n_tiles, dtype=job.dtype)
-    tiles_cpu(kernel_sample(job.model, job.product, job.dtype))(
+    tiles_cpu(kernel_sample(job.model, job.product, job.dtype, blocks=False))(
         np.int64(0), np.int64(job.n_samples), sums, sqs, *job.kernel_args()
     )
     assert one[0].tobytes() == sums.tobytes()

@@ -17,7 +17,7 @@ def tile_kernel(model: object, product: object, dtype: np.dtype, n_steps: int) -
     (``riskgpu.kernels.tiles_cpu``). Same arguments and tile sums to the last bits of the normals."""
     if simd_supported(model, product, n_steps):
         return tiles_simd(model, product, dtype)
-    return tiles_cpu(kernel_sample(model, product, dtype))
+    return tiles_cpu(kernel_sample(model, product, dtype, blocks=False))
 
 
 def tile_sums(job: PricingJob, first_tile: int, n_tiles: int) -> tuple[np.ndarray, np.ndarray]:

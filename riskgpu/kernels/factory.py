@@ -153,7 +153,7 @@ def steppers(model: object, product: object) -> Steppers:
     return _STEPPERS[key]
 
 
-def sample_function(model: object, product: object, dtype: np.dtype) -> Callable:
+def sample_function(model: object, product: object, dtype: np.dtype, *, blocks: bool = True) -> Callable:
     """The fused per-sample function for a single-asset ``model`` and ``product``, in ``dtype``.
 
     Signature of the returned ``@njit`` function::
@@ -163,10 +163,15 @@ def sample_function(model: object, product: object, dtype: np.dtype) -> Callable
     ``idx`` is the global sample index (the counter's path words), ``mp`` the model's and ``pp`` the
     product's kernel parameter tuples. Step ``i`` reads normals ``i * S + slot`` (DESIGN.md section 3),
     ``S = model.slots + product.slots``: the model's slots first (up to 3), then the product's (0 or 1).
-    Compiled once per ``(model.kernel_id, product type, slots, dtype)``. Tested against the reference
+    Compiled once per ``(model.kernel_id, product type, slots, dtype, blocks)``. Tested against the reference
     backend on the same normals.
+
+    ``blocks=True`` (the GPU's form, where the slots per step divide 4): one Philox block feeds ``4 // S``
+    steps unrolled. ``blocks=False`` (the CPU's per-path kernel): one step per iteration, normals read
+    through the block cache; the same numbers in the same order, with a quarter of the code to compile
+    (the unrolled form made a CPU kernel compile about 3x slower for no measured gain there).
     """
-    key = (model.kernel_id, type(product), model.slots, product.slots, np.dtype(dtype).name)
+    key = (model.kernel_id, type(product), model.slots, product.slots, np.dtype(dtype).name, blocks)
     if key in _SAMPLE_CACHE:
         return _SAMPLE_CACHE[key]
     st = steppers(model, product)
@@ -176,7 +181,7 @@ def sample_function(model: object, product: object, dtype: np.dtype) -> Callable
     read = _reader(normals4)
     ms, n_slots, has_w = st.model_slots, st.n_slots, st.has_w
 
-    if 4 % n_slots == 0:
+    if blocks and 4 % n_slots == 0:
         per_block = 4 // n_slots
 
         @njit(inline="always")
@@ -203,7 +208,7 @@ def sample_function(model: object, product: object, dtype: np.dtype) -> Callable
 
         @njit(inline="always")
         def path_payoff(lo, hi, sign, k0, k1, stream, mp, pp, n_steps):  # pragma: no cover - compiled
-            # Steps straddle Philox blocks (3 slots): each normal is read through the block cache.
+            # One step an iteration (3 slots, or the CPU's form): each normal read through the block cache.
             s0 = mp[0]
             zero = s0 - s0
             state = m_init(mp)
@@ -371,8 +376,9 @@ def steps_per_loop(model: object, product: object) -> float:
     return float(4 // n_slots) if 4 % n_slots == 0 else 1.0
 
 
-def kernel_sample(model: object, product: object, dtype: np.dtype) -> Callable:
-    """The fused sample function for a (model, product) pair: single-asset or basket."""
+def kernel_sample(model: object, product: object, dtype: np.dtype, *, blocks: bool = True) -> Callable:
+    """The fused sample function for a (model, product) pair: single-asset or basket (``blocks``: see
+    ``sample_function``; the CUDA kernels take the default, the CPU's per-path kernel ``blocks=False``)."""
     if getattr(product, "multi_asset", False):
         return basket_sample_function(model, product, dtype)
-    return sample_function(model, product, dtype)
+    return sample_function(model, product, dtype, blocks=blocks)
