@@ -46,13 +46,16 @@ def _sample(path_payoff: Callable, dtype: np.dtype) -> Callable:
     # prange kernel's IR, mistakes the models' state tuples for array shapes.
     @njit
     def sample(idx, antithetic, k0, k1, stream, mp, pp, n_steps, disc):  # pragma: no cover - compiled
+        # The antithetic pair's second path in a loop, not a second call: one copy of the path body to compile.
         u = uint64(idx)
         lo = uint32(u & uint64(_LOW))
         hi = uint32(u >> uint64(32))
-        v = path_payoff(lo, hi, one, k0, k1, stream, mp, pp, n_steps) * disc
-        if antithetic:
-            w = path_payoff(lo, hi, -one, k0, k1, stream, mp, pp, n_steps) * disc
-            v = (v + w) * half
+        v = one - one
+        sign = one
+        for k in range(2 if antithetic else 1):
+            p = path_payoff(lo, hi, sign, k0, k1, stream, mp, pp, n_steps) * disc
+            v = p if k == 0 else (v + p) * half
+            sign = -sign
         return v
 
     return sample
@@ -136,13 +139,15 @@ def steppers(model: object, product: object) -> Steppers:
 
     @njit(inline="always")
     def tail_steps(state, acc, i, n, z0, z1, z2, z3, sign, mp, pp):  # pragma: no cover - compiled
+        # one copy of the step in a loop (not unrolled): the tail runs once a path, and each copy of the step
+        # costs compile time on every target
         zero = z0 - z0
         if n_slots == 1:
-            state, acc = one_step(state, acc, i, z0, zero, zero, zero, sign, mp, pp)
-            if uint32(i + uint32(1)) < n:
-                state, acc = one_step(state, acc, uint32(i + uint32(1)), z1, zero, zero, zero, sign, mp, pp)
-            if uint32(i + uint32(2)) < n:
-                state, acc = one_step(state, acc, uint32(i + uint32(2)), z2, zero, zero, zero, sign, mp, pp)
+            t = uint32(0)
+            while uint32(i + t) < n:
+                a = z0 if t == uint32(0) else (z1 if t == uint32(1) else z2)
+                state, acc = one_step(state, acc, uint32(i + t), a, zero, zero, zero, sign, mp, pp)
+                t = uint32(t + uint32(1))
         elif ms == 2:
             state, acc = one_step(state, acc, i, z0, z1, zero, zero, sign, mp, pp)
         else:
