@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import math
 import time
+import types
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 _Z95 = float(ndtri(0.975))
 MODELS = ("GBM", "Heston", "Merton")
 PRODUCTS = ("European", "Digital", "Asian", "Barrier", "Lookback", "Basket", "American", "Forward")
+#: Random number sources of ``price``: Philox in the kernels (every backend), CuPy's generator (gpu).
+RNGS = ("philox", "cupy")
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,7 @@ def price(
     pilot_paths: int | None = None,
     client: object | None = None,
     tiles_per_task: int | None = None,
+    rng: str = "philox",
 ) -> PriceResult | AmericanResult:
     """Monte Carlo price of ``product`` under ``model``.
 
@@ -193,6 +197,12 @@ def price(
         ``tiles_per_task`` whole tiles (``riskgpu.distributed``) and combined in tile order, so the result is
         bitwise that of the same call without a client; ``backend`` is resolved on the workers. An American is
         one task (its regression needs all the pilot paths). Not with ``qmc`` or ``tolerance``.
+    rng : ``"philox"`` (default: the counter-based stream every backend shares, drawn inside the fused
+        kernels) or ``"cupy"`` (gpu backend: CuPy's generator, seeded from ``(seed, stream)``, writes chunks
+        of normals to device memory that the same kernels read; ``riskgpu.kernels.bulk``). ``"cupy"``
+        prices the same quantity on other random numbers: checked statistically, not path by path, and
+        its bytes depend on the chunking. Single-asset products; not with ``qmc``, a control variate or
+        a client.
 
     Returns
     -------
@@ -203,6 +213,13 @@ def price(
         raise ValueError(f"control_variate must be True or False, got {control_variate!r}")
     if not isinstance(qmc, bool):
         raise ValueError(f"qmc must be True or False, got {qmc!r}")
+    if rng not in RNGS:
+        raise ValueError(f"rng must be one of {', '.join(map(repr, RNGS))}, got {rng!r}")
+    if rng == "cupy":
+        _refuse("price(rng='cupy') does not take", qmc=qmc, control_variate=control_variate, client=client)
+        if getattr(product, "lsm", False) or getattr(product, "multi_asset", False):
+            name = type(product).__name__
+            raise ValueError(f"price(rng='cupy') takes single-asset European-style products, not {name}")
     if getattr(product, "lsm", False):
         from riskgpu import lsm
 
@@ -264,6 +281,8 @@ def price(
 
     name = resolve_backend(client, backend)
     module = _backends.module(name)
+    if rng == "cupy":
+        module = _bulk_module(name, backend, seed, job.stream)
     t0 = time.perf_counter()
     control = None
     jobs = [job]
@@ -316,6 +335,19 @@ def price(
         control=control,
         beta=beta,
     )
+
+
+def _bulk_module(name: str, backend: str, seed: int, stream: int) -> object:
+    """``rng="cupy"``: an object whose ``tile_sums`` draws from one generator for the whole pricing (every
+    batch of a tolerance run takes the generator's next normals)."""
+    if name != "gpu":
+        raise ValueError(
+            f"price(rng='cupy') needs the gpu backend (CuPy's generator on a CUDA device); backend={backend!r} "
+            f"resolved to {name!r}"
+        )
+    gpu = _backends.module("gpu")
+    generator = gpu.normal_generator(seed, stream)
+    return types.SimpleNamespace(tile_sums=functools.partial(gpu.bulk_tile_sums, generator=generator))
 
 
 def _refuse(what: str, **options: object) -> None:

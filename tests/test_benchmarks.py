@@ -66,19 +66,25 @@ def test_gpu_suite_tiny_under_the_simulator(tmp_path):
         assert r["cells_per_s"] == pytest.approx(r["scenarios"] * r["positions"] / r["best_s"])
     timed = res["throughput"]
     expected = {(w.name, d) for w in suite.WORKLOADS for d in w.dtypes}
-    for backend in ("gpu", "cpu"):
-        assert {(r["workload"], r["dtype"]) for r in timed if r["backend"] == backend} == expected
+    for backend, rng in (("gpu", "philox"), ("gpu", "cupy"), ("cpu", "philox")):
+        got = {(r["workload"], r["dtype"]) for r in timed if r["backend"] == backend and r["rng"] == rng}
+        assert got == expected, (backend, rng)
     for r in timed:
         assert r["simulated"] is True
         assert r["best_s"] > 0 and r["path_steps_per_s"] > 0 and len(r["runs_s"]) == res["sizes"]["repeat"]
         assert math.isfinite(r["value"]) and r["stderr"] > 0
     # same seed and paths on both backends: the simulator's price is the cpu kernel's
-    by_key = {(r["workload"], r["dtype"], r["backend"]): r for r in timed}
+    by_key = {(r["workload"], r["dtype"], r["backend"]): r for r in timed if r["rng"] == "philox"}
     for w, d in expected:
         g, c = by_key[w, d, "gpu"], by_key[w, d, "cpu"]
         assert g["paths"] == c["paths"]
         assert g["value"] == pytest.approx(c["value"], rel=1e-4), (w, d)
         assert g["speedup_vs_cpu"] > 0
+    for r in timed:
+        if r["rng"] == "cupy":  # other normals: the same option within a few standard errors
+            g = by_key[r["workload"], r["dtype"], "gpu"]
+            assert abs(r["value"] - g["value"]) <= 5 * math.hypot(r["stderr"], g["stderr"]), r
+            assert r["vs_philox"] > 0
 
 
 def test_gpu_suite_refuses_the_simulator_without_tiny(tmp_path):

@@ -20,6 +20,9 @@ from riskgpu.kernels import TILE, kernel_sample
 BLOCK = 128
 #: Upper bound on blocks per launch; the kernels grid-stride beyond it.
 MAX_GRID = 65535
+#: ``rng="cupy"``: most bytes of normals one chunk holds on the device (less when a quarter of the free
+#: device memory is less).
+BULK_BYTES = 1 << 30
 
 
 def simulated() -> bool:
@@ -101,6 +104,58 @@ def tile_sums(
         _launch(tiles_kernel(sample, job.dtype), grid, block)(
             np.int64(first_tile), np.int64(job.n_samples), sums, sqs, *job.kernel_args()
         )
+    if m is np:
+        return sums, sqs
+    return m.asnumpy(sums), m.asnumpy(sqs)  # pragma: no cover - needs a GPU
+
+
+def normal_generator(seed: int, stream: int) -> object:
+    """``rng="cupy"``: the array module's default generator seeded from ``(seed, stream)`` (through numpy's
+    ``SeedSequence``): CuPy's (cuRAND XORWOW) on a device, numpy's under the simulator."""
+    return xp().random.default_rng([seed, stream])
+
+
+def bulk_tile_sums(
+    job: PricingJob,
+    first_tile: int,
+    n_tiles: int,
+    *,
+    generator: object,
+    launch: tuple[int, int] | None = None,
+    chunk_bytes: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``tile_sums`` with ``rng="cupy"``: the normals drawn by ``generator`` into device memory, in chunks of
+    whole tiles of at most ``chunk_bytes`` (default ``BULK_BYTES``, capped at a quarter of the free device
+    memory), then fed to the same steppers (``riskgpu.kernels.bulk``).
+
+    The samples take the generator's normals in chunk order, dimension-major within a chunk, so the result
+    depends on the chunk size and on the generator's state, not only on the tiles (unlike Philox).
+    """
+    from riskgpu._memory import device_available_bytes, ensure_fits
+    from riskgpu.kernels.bulk import array_sample_function
+    from riskgpu.kernels.cuda import tiles_array_kernel
+
+    m = xp()
+    sums = m.zeros(n_tiles, dtype=job.dtype)
+    sqs = m.zeros(n_tiles, dtype=job.dtype)
+    n_dims = job.n_steps * (job.model.slots + job.product.slots)
+    per_tile = TILE * n_dims * job.dtype.itemsize
+    budget = BULK_BYTES if chunk_bytes is None else chunk_bytes
+    avail = None if simulated() else device_available_bytes()
+    if avail is not None:
+        budget = min(budget, avail // 4)
+        what = f"one tile of {TILE} samples x {n_dims} normals in {job.dtype.name}"
+        ensure_fits("price(rng='cupy')", per_tile, what, "use rng='philox' (no stored normals)", device=True)
+    chunk = max(1, budget // per_tile)
+    sample = array_sample_function(job.model, job.product, job.dtype, python=simulated())
+    kernel = tiles_array_kernel(sample, job.dtype)
+    antithetic, _k0, _k1, _stream, *rest = job.kernel_args()
+    for t in range(0, n_tiles, chunk):
+        nt = min(chunk, n_tiles - t)
+        n_here = min(nt * TILE, job.n_samples - (first_tile + t) * TILE)
+        z = generator.standard_normal((n_dims, n_here), dtype=job.dtype)
+        grid, block = _shape(nt * TILE, launch)
+        _launch(kernel, grid, block)(np.int64(n_here), sums[t : t + nt], sqs[t : t + nt], antithetic, z, *rest)
     if m is np:
         return sums, sqs
     return m.asnumpy(sums), m.asnumpy(sqs)  # pragma: no cover - needs a GPU

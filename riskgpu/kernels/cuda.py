@@ -89,6 +89,20 @@ def _tile_sums(buf_s, buf_q, first):  # pragma: no cover - compiled
     return s, q
 
 
+@cuda.jit(device=True)
+def _store_tile(buf_s, buf_q, tid, k, n_lanes, y, sums, sqs):  # pragma: no cover - compiled
+    """Thread ``tid`` puts its centred sample ``y`` (lane ``k`` of the launch) in shared memory; the first
+    thread of each tile writes the tile's sequential sums. Called by every thread of the block (it syncs)."""
+    buf_s[tid] = y
+    buf_q[tid] = y * y
+    cuda.syncthreads()
+    if tid % TILE == 0 and k < n_lanes:
+        s, q = _tile_sums(buf_s, buf_q, tid)
+        sums[k // TILE] = s
+        sqs[k // TILE] = q
+    cuda.syncthreads()
+
+
 def tiles_kernel(sample: Callable, dtype: np.dtype) -> Callable:
     """CUDA twin of ``tiles_cpu``: same arguments, same per-tile sequential sums.
 
@@ -119,14 +133,40 @@ def tiles_kernel(sample: Callable, dtype: np.dtype) -> Callable:
             idx = first_tile * TILE + k
             if k < n_lanes and idx < n_samples:
                 y = sample(idx, antithetic, k0, k1, stream, mp, pp, n_steps, disc) - shift
-            buf_s[tid] = y
-            buf_q[tid] = y * y
-            cuda.syncthreads()
-            if tid % TILE == 0 and k < n_lanes:
-                s, q = _tile_sums(buf_s, buf_q, tid)
-                sums[k // TILE] = s
-                sqs[k // TILE] = q
-            cuda.syncthreads()
+            _store_tile(buf_s, buf_q, tid, k, n_lanes, y, sums, sqs)
+
+    _CACHE[key] = kernel
+    return kernel
+
+
+def tiles_array_kernel(sample: Callable, dtype: np.dtype) -> Callable:
+    """``rng="cupy"``: ``tiles_kernel`` for an ``array_sample_function`` (normals read from ``z``).
+
+    ``kernel(n_samples, sums, sqs, antithetic, z, mp, pp, n_steps, disc, shift)``: lane ``k`` prices
+    column ``k`` of ``z`` (``(n_dims, >= n_samples)``), tile ``t`` sums lanes ``32 t ..``; the caller
+    offsets ``z`` and ``sums`` to the chunk. float32: fast math, as ``tiles_kernel``.
+    """
+    key = ("tiles_array", id(sample), np.dtype(dtype).name)
+    if key in _CACHE:
+        return _CACHE[key]
+    nb_dtype = from_dtype(np.dtype(dtype))
+    fast = np.dtype(dtype) == np.float32
+    if fast:
+        sample = fast_device(sample)
+
+    @cuda.jit(fastmath=fast)
+    def kernel(n_samples, sums, sqs, antithetic, z, mp, pp, n_steps, disc, shift):  # pragma: no cover
+        buf_s = cuda.shared.array(MAX_BLOCK, nb_dtype)
+        buf_q = cuda.shared.array(MAX_BLOCK, nb_dtype)
+        tid = cuda.threadIdx.x
+        n_lanes = sums.shape[0] * TILE
+        stride = cuda.gridDim.x * cuda.blockDim.x
+        for base in range(cuda.blockIdx.x * cuda.blockDim.x, n_lanes, stride):
+            k = base + tid
+            y = shift - shift
+            if k < n_lanes and k < n_samples:
+                y = sample(k, antithetic, z, mp, pp, n_steps, disc) - shift
+            _store_tile(buf_s, buf_q, tid, k, n_lanes, y, sums, sqs)
 
     _CACHE[key] = kernel
     return kernel
