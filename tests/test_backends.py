@@ -62,7 +62,7 @@ def test_gpu_simulator_matches_reference_at_two_launch_shapes(name, dtype):
     two = gpu.tile_sums(job, 0, job.n_tiles, launch=(3, 64))
     assert one[0].tobytes() == two[0].tobytes() and one[1].tobytes() == two[1].tobytes()
     _close(job, one, ref, name)
-    # the simulator runs the same compiled per-path body as the per-path CPU kernel: same bytes (the cpu
+    # the simulator runs the per-path CPU kernel's compiled body (the one-step form): same bytes (the cpu
     # backend's vector-drawing kernel differs from it in the last bits of the normals: tests/test_vmath.py)
     sums = np.zeros(job.n_tiles, dtype=job.dtype)
     sqs = np.zeros(job.n_tiles, dtype=job.dtype)
@@ -70,6 +70,31 @@ def test_gpu_simulator_matches_reference_at_two_launch_shapes(name, dtype):
         np.int64(0), np.int64(job.n_samples), sums, sqs, *job.kernel_args()
     )
     assert one[0].tobytes() == sums.tobytes()
+
+
+#: Pairs whose block form (the GPU's: 4 // slots steps per Philox block, unrolled, then a tail) differs in
+#: shape: 1 slot with a 3-step tail, 1 step (the tail alone), a fixing countdown across blocks, 2 slots with
+#: a 1-step tail and antithetics, the product's own slot, 4 slots (Merton + the bridge extreme), float32.
+BLOCK_CASES = [("barrier_continuous_up_out", 7, "float64"), ("gbm_european_call", 1, "float64"),
+               ("gbm_asian_arithmetic", 12, "float64"), ("heston_euler_barrier", 15, "float64"),
+               ("lookback_continuous_fixed_put", 5, "float64"), ("merton_lookback", 3, "float64"),
+               ("lookback_fixed_discrete_seasoned", 6, "float32")]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "n_steps", "dtype"), BLOCK_CASES)
+def test_block_form_gives_the_one_step_forms_bytes(name, n_steps, dtype):
+    # The GPU compiles the block form (the simulator runs the one-step form): compiled here for the CPU, the
+    # two forms give the same bytes sample by sample.
+    from riskgpu.testing import CASES
+
+    product, model, _, antithetic = CASES[name]
+    job = make_job(product, model, n_paths=24, n_steps=n_steps, seed=3, dtype=dtype, antithetic=antithetic, stream=1)
+    block = kernel_sample(model, product, job.dtype, blocks=True)
+    step = kernel_sample(model, product, job.dtype, blocks=False)
+    args = job.kernel_args()[:-1]  # the sample's arguments: no shift
+    for idx in range(job.n_samples):
+        a, b = block(np.int64(idx), *args), step(np.int64(idx), *args)
+        assert np.asarray(a).tobytes() == np.asarray(b).tobytes(), (idx, a, b)
 
 
 def test_gpu_launch_shape_must_be_whole_tiles():

@@ -99,7 +99,11 @@ def tile_sums(
     sums = m.zeros(n_tiles, dtype=job.dtype)
     sqs = m.zeros(n_tiles, dtype=job.dtype)
     if n_tiles:
-        sample = kernel_sample(job.model, job.product, job.dtype)
+        # The device runs the block form (one Philox block feeds 4 // slots unrolled steps). The simulator runs
+        # the one-step form, the per-path CPU kernel's compiled function: bitwise the same numbers
+        # (tests/test_backends.py), where compiling the unrolled form for the CPU once per pair and dtype
+        # doubled the test suite's time.
+        sample = kernel_sample(job.model, job.product, job.dtype, blocks=not simulated())
         grid, block = _shape(n_tiles * TILE, launch)
         _launch(tiles_kernel(sample, job.dtype), grid, block)(
             np.int64(first_tile), np.int64(job.n_samples), sums, sqs, *job.kernel_args()

@@ -37,25 +37,43 @@ def _normals(dtype: np.dtype) -> Callable:
 _SAMPLE_CACHE: dict[tuple, Callable] = {}
 
 
-def _sample(path_payoff: Callable, dtype: np.dtype) -> Callable:
-    """``sample(idx, antithetic, ...)``: the discounted payoff of path ``idx``, or of the antithetic pair."""
+def _sample(path_payoff: Callable, dtype: np.dtype, *, one_copy: bool = False) -> Callable:
+    """``sample(idx, antithetic, ...)``: the discounted payoff of path ``idx``, or of the antithetic pair.
+
+    ``one_copy=True`` (the CPU's per-path form): the pair's second path runs in a loop over the sign, so the
+    path body is compiled once, not twice; on a GPU the loop-carried sign costs registers (Heston QE
+    float32: 32 -> 46), so the GPU form calls the body twice with constant signs. Same arithmetic."""
     one = np.dtype(dtype).type(1.0)
     half = np.dtype(dtype).type(0.5)
 
     # Not inlined at numba's IR level (LLVM still inlines it): parfor array analysis, which runs on the
     # prange kernel's IR, mistakes the models' state tuples for array shapes.
+    if one_copy:
+
+        @njit
+        def sample(idx, antithetic, k0, k1, stream, mp, pp, n_steps, disc):  # pragma: no cover - compiled
+            u = uint64(idx)
+            lo = uint32(u & uint64(_LOW))
+            hi = uint32(u >> uint64(32))
+            v = one - one
+            sign = one
+            for k in range(2 if antithetic else 1):
+                p = path_payoff(lo, hi, sign, k0, k1, stream, mp, pp, n_steps) * disc
+                v = p if k == 0 else (v + p) * half
+                sign = -sign
+            return v
+
+        return sample
+
     @njit
     def sample(idx, antithetic, k0, k1, stream, mp, pp, n_steps, disc):  # pragma: no cover - compiled
-        # The antithetic pair's second path in a loop, not a second call: one copy of the path body to compile.
         u = uint64(idx)
         lo = uint32(u & uint64(_LOW))
         hi = uint32(u >> uint64(32))
-        v = one - one
-        sign = one
-        for k in range(2 if antithetic else 1):
-            p = path_payoff(lo, hi, sign, k0, k1, stream, mp, pp, n_steps) * disc
-            v = p if k == 0 else (v + p) * half
-            sign = -sign
+        v = path_payoff(lo, hi, one, k0, k1, stream, mp, pp, n_steps) * disc
+        if antithetic:
+            w = path_payoff(lo, hi, -one, k0, k1, stream, mp, pp, n_steps) * disc
+            v = (v + w) * half
         return v
 
     return sample
@@ -234,7 +252,7 @@ def sample_function(model: object, product: object, dtype: np.dtype, *, blocks: 
                 state, acc = one_step(state, acc, uint32(i), a, b, c, w, sign, mp, pp)
             return finish(acc, state[0], s0, pp)
 
-    _SAMPLE_CACHE[key] = _sample(path_payoff, dtype)
+    _SAMPLE_CACHE[key] = _sample(path_payoff, dtype, one_copy=not blocks)
     return _SAMPLE_CACHE[key]
 
 
