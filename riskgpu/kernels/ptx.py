@@ -107,6 +107,22 @@ def compile_all(cc: tuple[int, int] = (9, 0), *, shard: tuple[int, int] = (0, 1)
         steps = steps_per_loop(model, product)
         return {"kernel": f"tiles_{name}", "dtype": dtype.name, "ptx": ptx, "steps_per_loop": steps}
 
+    def bulk(dtype: np.dtype) -> dict:
+        # rng="cupy": the Asian fed from an array of normals (riskgpu.kernels.bulk)
+        import riskgpu as rg
+        from riskgpu.kernels.bulk import array_sample_function
+        from riskgpu.kernels.cuda import tiles_array_kernel
+
+        product, model = rg.Asian(strike=100.0, maturity=1.0, n_fixings=4), rg.GBM(spot=100.0, vol=0.2, rate=0.03)
+        job = make_job(product, model, n_paths=64, n_steps=None, seed=1, dtype=dtype, antithetic=False, stream=0)
+        kernel = tiles_array_kernel(array_sample_function(model, product, dtype), dtype)
+        buf = np.zeros(2, dtype=dtype)
+        antithetic, _k0, _k1, _stream, *rest = job.kernel_args()
+        args = (np.int64(1), buf, buf, antithetic, np.zeros((4, 2), dtype=dtype), *rest)
+        ptx, _ = cuda.compile_ptx(kernel.py_func, tuple(typeof(a) for a in args), cc=cc, fastmath=dtype == np.float32)
+        # no Philox in it, so no hot loop by the Philox rule: registers, spills and occupancy only
+        return {"kernel": "bulk_asian", "dtype": dtype.name, "ptx": ptx}
+
     def simulate(dtype: np.dtype) -> dict:
         model = __import__("riskgpu").GBM(spot=[100.0, 90.0], vol=[0.2, 0.3], rate=0.03, corr=[[1, 0.3], [0.3, 1]])
         arr = np.zeros((2, 3, 2), dtype=dtype)
@@ -117,6 +133,7 @@ def compile_all(cc: tuple[int, int] = (9, 0), *, shard: tuple[int, int] = (0, 1)
 
     jobs = [lambda e=e: tiles(e[0], *e[1], e[2]) for e in _examples()]
     jobs += [lambda d=d: simulate(np.dtype(d)) for d in ("float32", "float64")]
+    jobs += [lambda d=d: bulk(np.dtype(d)) for d in ("float32", "float64")]
     jobs.append(lambda: {"kernel": "var_grid", "dtype": "float64", "ptx": _var_grid_ptx(cc)})
     i, n = shard
     with _target_cc(cc):
