@@ -32,11 +32,11 @@ import datetime
 import json
 import math
 import platform
-import re
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from riskgpu.batch.outputs import versions
 from riskgpu.kernels.ptx import nvidia_tool, report
 
 #: The packages whose versions decide the code (recorded with the results).
@@ -65,19 +65,6 @@ TARGET_SASS_PER_STEP = 40
 TARGET_KERNEL = ("tiles_asian", "float32")
 
 
-def versions() -> dict[str, str | None]:
-    """Python's and the compilers' versions (None: not installed)."""
-    from importlib import metadata
-
-    out: dict[str, str | None] = {"python": platform.python_version()}
-    for pkg in COMPILERS:
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = None
-    return out
-
-
 def occupancy(registers: int, smem: int, block: int = BLOCK, gpu: dict = H100) -> float:
     """Theoretical occupancy (resident warps / maximum warps) of a kernel on one SM."""
     warps = block // 32
@@ -102,15 +89,10 @@ def ceiling(per_step: float, mufu: float, int_mul: float, f64: float, gpu: dict 
     return limits[bound], bound
 
 
-def _smem(log: str) -> int:
-    m = re.search(r"(\d+) bytes smem", log)
-    return int(m.group(1)) if m else 0
-
-
 def row_of(raw: dict) -> dict:
     """One output row from a ``riskgpu.kernels.ptx.report`` row (with ``--sass`` figures)."""
     loop = raw.get("hot_loop", {})
-    smem = _smem(raw["ptxas_log"])
+    smem = raw["smem_bytes"]
     row = {
         "name": f"{raw['kernel']}[{raw['dtype']}]",
         "kernel": raw["kernel"],
@@ -230,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
             "met": met,
         },
         "host": platform.node(),
-        "versions": versions(),
+        "versions": versions(COMPILERS),
         "kernels": rows,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -70,12 +70,14 @@ def per_task(client: object, n: int) -> int:
 
 
 def check_per_task(owner: str, value: object) -> int | None:
-    """``None`` or a positive integer, else a ValueError naming ``owner`` and the value."""
+    """``None``, or ``value`` as an integer >= 1 (``riskgpu._checks.positive_int``); ``owner`` is
+    ``"function.argument"`` and is named in the ValueError."""
+    from riskgpu._checks import positive_int
+
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{owner} must be a positive integer, got {value!r}")
-    return int(value)
+    function, _, argument = owner.rpartition(".")
+    return positive_int(function, argument, value)
 
 
 def blocks(n: int, size: int) -> list[tuple[int, int]]:
@@ -365,7 +367,9 @@ def value_positions(
     Book order, so its rows are the in-process ones."""
     from riskgpu.risk.valuation import Valuation
 
-    size = check_per_task("positions_per_task", positions_per_task) or per_task(client, book.n_positions)
+    size = check_per_task("value_positions.positions_per_task", positions_per_task) or per_task(
+        client, book.n_positions
+    )
     pos = position_blocks(book, size, lsm_alone=True)
 
     def done(i: int) -> None:

@@ -60,7 +60,7 @@ def test_distributed_options_that_do_not_apply_are_errors(client):
     product, model, _ = CASES["european"]
     with pytest.raises(ValueError, match="tiles_per_task"):
         rg.price(product, model, n_paths=1000, seed=1, tiles_per_task=2)
-    with pytest.raises(ValueError, match="tiles_per_task must be a positive integer"):
+    with pytest.raises(ValueError, match=r"tiles_per_task must be an integer >= 1"):
         rg.price(product, model, n_paths=1000, seed=1, backend="cpu", client=client, tiles_per_task=0)
     with pytest.raises(ValueError, match="tolerance"):
         rg.price(product, model, n_paths=1000, seed=1, backend="cpu", client=client, tolerance=0.1)
@@ -194,15 +194,15 @@ def test_batch_sizes_without_a_client_or_below_one_are_errors(client, book):
     portfolio, market = book
     with pytest.raises(ValueError, match=r"var.positions_per_task=3 applies only with a Dask client"):
         rg.var(portfolio, market, method="historical", backend="cpu", positions_per_task=3)
-    with pytest.raises(ValueError, match=r"var.scenarios_per_task must be a positive integer, got 0"):
+    with pytest.raises(ValueError, match=r"var.scenarios_per_task must be an integer >= 1, got 0"):
         rg.var(portfolio, market, method="historical", backend="cpu", client=client, scenarios_per_task=0)
     with pytest.raises(ValueError, match=r"price_portfolio.positions_per_task=2 applies only with a Dask client"):
         rg.price_portfolio(portfolio, market, n_paths=100, seed=1, positions_per_task=2)
-    with pytest.raises(ValueError, match=r"^price_portfolio.positions_per_task must be a positive integer, got 0"):
+    with pytest.raises(ValueError, match=r"^price_portfolio.positions_per_task must be an integer >= 1, got 0"):
         rg.price_portfolio(portfolio, market, n_paths=100, seed=1, backend="cpu", client=client, positions_per_task=0)
     with pytest.raises(ValueError, match=r"days_per_task=2 applies only with a Dask client"):
         rg.rolling_backtest(portfolio, market, backend="cpu", days_per_task=2)
-    with pytest.raises(ValueError, match=r"rolling_backtest.days_per_task must be a positive integer, got True"):
+    with pytest.raises(ValueError, match=r"rolling_backtest.days_per_task must be an integer >= 1, got True"):
         rg.rolling_backtest(portfolio, market, backend="cpu", client=client, days_per_task=True)
 
 

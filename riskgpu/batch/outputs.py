@@ -59,10 +59,10 @@ def input_files(portfolio: Path, market: Path) -> dict[str, dict]:
     return {str(p): {"sha256": sha256(p), "bytes": p.stat().st_size} for p in files}
 
 
-def versions() -> dict[str, str | None]:
-    """Python's and the packages' versions (None: not installed)."""
+def versions(packages: tuple[str, ...] = PACKAGES) -> dict[str, str | None]:
+    """Python's and ``packages``' versions (None: not installed); by default the run's dependencies."""
     out: dict[str, str | None] = {"python": platform.python_version()}
-    for pkg in PACKAGES:
+    for pkg in packages:
         try:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:

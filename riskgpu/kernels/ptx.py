@@ -173,6 +173,7 @@ def _ptxas(ptx: str, arch: str, workdir: Path, stem: str, sass: bool) -> dict:
         "spill_stores": grab(r"(\d+) bytes spill stores"),
         "spill_loads": grab(r"(\d+) bytes spill loads"),
         "stack_frame": grab(r"(\d+) bytes stack frame"),
+        "smem_bytes": grab(r"(\d+) bytes smem"),
         "ptxas_log": log.strip(),
     }
     if sass:
