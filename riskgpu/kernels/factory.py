@@ -23,6 +23,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange, uint32, uint64
 
+from riskgpu.kernels.cache import cached
 from riskgpu.rng import normals4_f32, normals4_f64
 
 #: Samples per tile: the unit of deterministic summation and of batching.
@@ -268,6 +269,7 @@ def tiles_cpu(sample: Callable) -> Callable:
     """
     if id(sample) in _CPU_CACHE:
         return _CPU_CACHE[id(sample)]
+    built_from = next((k for k, v in _SAMPLE_CACHE.items() if v is sample), None)
 
     @njit(parallel=True, error_model="numpy")
     def kernel(
@@ -286,7 +288,7 @@ def tiles_cpu(sample: Callable) -> Callable:
             sums[t] = s
             sqs[t] = q
 
-    _CPU_CACHE[id(sample)] = kernel
+    _CPU_CACHE[id(sample)] = kernel if built_from is None else cached(kernel, ("tiles_cpu", built_from))
     return kernel
 
 
@@ -341,7 +343,7 @@ def path_filler(dtype: np.dtype) -> tuple[Callable, Callable]:
         for p in prange(out.shape[0]):
             fill_path(out[p], first_path + p, k0, k1, stream, spot, drift, vsq, chol, n_steps)
 
-    _FILL_CACHE[name] = (fill_path, simulate_cpu)
+    _FILL_CACHE[name] = (fill_path, cached(simulate_cpu, ("simulate_cpu", name)))
     return fill_path, simulate_cpu
 
 

@@ -23,6 +23,7 @@ from collections.abc import Callable
 import numpy as np
 from numba import float32, float64, int64, njit, prange, uint32, uint64
 
+from riskgpu.kernels.cache import cached
 from riskgpu.kernels.factory import TILE, steppers
 from riskgpu.kernels.vmath import vcos_sin_2pi, vlog
 from riskgpu.rng.philox import _F32_HALF, _F32_SCALE, _F64_HALF, _F64_SCALE, philox4x32
@@ -256,5 +257,5 @@ def tiles_simd(model: object, product: object, dtype: np.dtype) -> Callable:
             sums[t] = s
             sqs[t] = q
 
-    _CACHE[key] = kernel
+    _CACHE[key] = cached(kernel, ("tiles_simd", key))
     return kernel
