@@ -49,6 +49,7 @@ def cell(problem: str, paths: int, backend: str, dtype: str) -> dict:
     """One cell in a fresh process (see the module docstring)."""
     code = CHILD.format(bench=str(ROOT / "benchmarks"), problem=problem, backend=backend, dtype=dtype, paths=paths)
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
+    env.setdefault("RISKGPU_KERNEL_CACHE", "0")  # compile time measured cold, as before the kernel cache
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
     if out.returncode:
         raise RuntimeError(f"{problem} at {paths} paths failed:\n{out.stderr[-3000:]}")
