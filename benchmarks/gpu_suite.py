@@ -454,24 +454,13 @@ def main(argv: list[str] | None = None) -> int:
         for w in WORKLOADS:
             steps = w.tiny_steps if args.tiny else w.steps
             for dtype in w.dtypes:
-                g = time_backend(
-                    w, dtype, "gpu", n_paths=sizes["paths"], steps=steps, repeat=sizes["repeat"], warmup=sizes["warmup"]
-                )
-                g["simulated"] = simulated
-                result["throughput"].append(g)
-                b = time_backend(
-                    w,
-                    dtype,
-                    "gpu",
-                    n_paths=sizes["paths"],
-                    steps=steps,
-                    repeat=sizes["repeat"],
-                    warmup=sizes["warmup"],
-                    rng="cupy",
-                )
-                b["simulated"] = simulated
+                g, b = (
+                    time_backend(w, dtype, "gpu", n_paths=sizes["paths"], steps=steps, repeat=sizes["repeat"],
+                                 warmup=sizes["warmup"], rng=rng) | {"simulated": simulated}
+                    for rng in ("philox", "cupy")
+                )  # fmt: skip
                 b["vs_philox"] = b["path_steps_per_s"] / g["path_steps_per_s"]
-                result["throughput"].append(b)
+                result["throughput"] += [g, b]
                 if not args.no_cpu:
                     c = time_backend(
                         w,

@@ -103,6 +103,13 @@ def _store_tile(buf_s, buf_q, tid, k, n_lanes, y, sums, sqs):  # pragma: no cove
     cuda.syncthreads()
 
 
+def _typed(sample: Callable, dtype: np.dtype) -> tuple[object, bool, Callable]:
+    """``(numba dtype, fast math?, sample as the kernel calls it)`` for a tiles kernel in ``dtype``: float32
+    kernels are the fast-math mode (``fast_device``)."""
+    fast = np.dtype(dtype) == np.float32
+    return from_dtype(np.dtype(dtype)), fast, fast_device(sample) if fast else sample
+
+
 def tiles_kernel(sample: Callable, dtype: np.dtype) -> Callable:
     """CUDA twin of ``tiles_cpu``: same arguments, same per-tile sequential sums.
 
@@ -113,10 +120,7 @@ def tiles_kernel(sample: Callable, dtype: np.dtype) -> Callable:
     key = ("tiles", id(sample), np.dtype(dtype).name)
     if key in _CACHE:
         return _CACHE[key]
-    nb_dtype = from_dtype(np.dtype(dtype))
-    fast = np.dtype(dtype) == np.float32
-    if fast:
-        sample = fast_device(sample)
+    nb_dtype, fast, sample = _typed(sample, dtype)
 
     @cuda.jit(fastmath=fast)
     def kernel(
@@ -149,10 +153,7 @@ def tiles_array_kernel(sample: Callable, dtype: np.dtype) -> Callable:
     key = ("tiles_array", id(sample), np.dtype(dtype).name)
     if key in _CACHE:
         return _CACHE[key]
-    nb_dtype = from_dtype(np.dtype(dtype))
-    fast = np.dtype(dtype) == np.float32
-    if fast:
-        sample = fast_device(sample)
+    nb_dtype, fast, sample = _typed(sample, dtype)
 
     @cuda.jit(fastmath=fast)
     def kernel(n_samples, sums, sqs, antithetic, z, mp, pp, n_steps, disc, shift):  # pragma: no cover
