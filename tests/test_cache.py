@@ -88,3 +88,19 @@ def test_each_key_has_its_own_index_stamped_with_the_source(tmp_path, monkeypatc
     b = cache._KeyedCache(njit(body).py_func, repr(("tiles_cpu", "gbm", 2)))
     assert a._cache_file._index_name != b._cache_file._index_name
     assert a._cache_file._source_stamp == cache.source_hash()
+
+
+def test_no_writable_cache_location_compiles_in_memory(monkeypatch):
+    # numba raises RuntimeError when no cache location is writable; the kernel then just is not cached
+    def refuse(py_func, key):
+        raise RuntimeError("cannot cache function: no locator available")
+
+    monkeypatch.setenv("RISKGPU_KERNEL_CACHE", "1")
+    monkeypatch.setattr(cache, "_KeyedCache", refuse)
+
+    @njit
+    def f(x):  # pragma: no cover - compiled
+        return x * 2
+
+    before = f._cache
+    assert cache.cached(f, ("k",)) is f and f._cache is before and f(3) == 6
