@@ -290,9 +290,11 @@ def _info(args: argparse.Namespace) -> int:
     import riskgpu as rg
     from riskgpu.batch.outputs import versions as package_versions
     from riskgpu.cli_run import devices
+    from riskgpu.kernels.cache import location
 
     versions = package_versions()
-    info = {"versions": versions, "backends": {k: vars(v) for k, v in rg.backends().items()}, "devices": devices()}
+    info = {"versions": versions, "backends": {k: vars(v) for k, v in rg.backends().items()}, "devices": devices(),
+            "kernel_cache": location()}  # fmt: skip
     if args.json:
         print(json.dumps(info, indent=1))
         return EXIT_OK
@@ -307,6 +309,9 @@ def _info(args: argparse.Namespace) -> int:
         print(f"gpu {d['id']:<6} {d['name']} (compute capability {d['compute_capability']}, {d['memory_gib']} GiB)")
     if not info["devices"]["gpus"]:
         print("gpu        none")
+    cached = info["kernel_cache"]
+    off = "not cached on disk (RISKGPU_KERNEL_CACHE=0, or no writable place)"
+    print(f"kernels    {'cached in ' + cached if cached else off}")
     return EXIT_OK
 
 

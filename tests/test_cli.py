@@ -23,6 +23,7 @@ def test_info_lists_backends_and_reasons(capsys):
     assert info["backends"]["reference"]["available"] is True
     assert info["backends"]["gpu"]["detail"]
     assert info["versions"]["riskgpu"] == rg.__version__
+    assert info["kernel_cache"] and Path(info["kernel_cache"]).is_dir()  # where the CPU kernels are kept
 
 
 def test_price_flags_json_matches_api(capsys):

@@ -71,3 +71,16 @@ def cached(dispatcher: Callable, key: object) -> Callable:
         except RuntimeError:  # numba found no writable cache location: compile in memory, as before
             pass
     return dispatcher
+
+
+def location() -> str | None:
+    """The folder the CPU kernels are cached in (``riskgpu info`` prints it; delete it to clear the cache);
+    None when the cache is off or numba has nowhere to write it."""
+    if not enabled():
+        return None
+    from riskgpu.kernels import factory
+
+    try:
+        return _KeyedCache(factory.tiles_cpu, "location").cache_path
+    except RuntimeError:
+        return None
