@@ -263,6 +263,36 @@ def time_backend(
     return row
 
 
+def kernel_resources(w: Workload, dtype: str, steps: int) -> dict | None:
+    """Registers, local memory per thread (spills and stack) and shared memory per block of the workload's
+    compiled gpu kernels (``philox`` and ``rng="cupy"``) on the device, with the theoretical occupancy those
+    give at the backend's block size (H100 limits, ``benchmarks/gpu_static.py``); None under the simulator.
+    A kernel whose figures cannot be read gets an ``error`` entry instead (the suite goes on)."""
+    if gpu.simulated():
+        return None
+    from gpu_static import occupancy
+
+    from riskgpu.kernels import kernel_sample
+    from riskgpu.kernels.bulk import array_sample_function
+    from riskgpu.kernels.cuda import tiles_array_kernel, tiles_kernel
+
+    product, dt = w.build(steps), np.dtype(dtype)
+    kernels = {"philox": lambda: tiles_kernel(kernel_sample(w.model, product, dt), dt),
+               "cupy": lambda: tiles_array_kernel(array_sample_function(w.model, product, dt), dt)}  # fmt: skip
+    out: dict = {}
+    for rng, build in kernels.items():
+        try:
+            kernel = build()  # the cached dispatcher the timed calls launched
+            regs = max(kernel.get_regs_per_thread().values())
+            smem = max(kernel.get_shared_mem_per_block().values())
+            local = max(kernel.get_local_mem_per_thread().values())
+            out[rng] = {"registers": regs, "local_bytes_per_thread": local, "shared_bytes_per_block": smem,
+                        "occupancy": round(occupancy(regs, smem, block=gpu.BLOCK), 3)}  # fmt: skip
+        except Exception as exc:  # a figure that cannot be read is reported, not fatal
+            out[rng] = {"error": f"{type(exc).__name__}: {exc}"}
+    return out
+
+
 # --------------------------------------------------------------------------------------------------
 # Environment
 
@@ -379,6 +409,22 @@ def print_throughput(rows: list[dict]) -> None:
         )
 
 
+def print_resources(rows: list[dict]) -> None:
+    """The gpu kernels' resources (``kernel_resources``), one line per timed gpu row that has them."""
+    rows = [r for r in rows if r.get("kernel")]
+    if not rows:
+        return
+    print(f"{'kernel resources':<22} {'rng':<7} {'dtype':<8} {'regs':>5} {'local B':>8} {'smem B':>7} {'occupancy':>9}")
+    for r in rows:
+        k = r["kernel"]
+        lead = f"{r['workload']:<22} {r['rng']:<7} {r['dtype']:<8}"
+        if "error" in k:
+            print(f"{lead} {k['error']}")
+            continue
+        print(f"{lead} {k['registers']:>5} {k['local_bytes_per_thread']:>8} {k['shared_bytes_per_block']:>7} "
+              f"{k['occupancy']:>9.0%}")  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the suite; exit code 0 (all correctness rows pass), 1 (one failed) or 2 (no usable gpu backend)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -460,6 +506,8 @@ def main(argv: list[str] | None = None) -> int:
                     for rng in ("philox", "cupy")
                 )  # fmt: skip
                 b["vs_philox"] = b["path_steps_per_s"] / g["path_steps_per_s"]
+                res = kernel_resources(w, dtype, steps)
+                g["kernel"], b["kernel"] = (None, None) if res is None else (res["philox"], res["cupy"])
                 result["throughput"] += [g, b]
                 if not args.no_cpu:
                     c = time_backend(
@@ -494,6 +542,7 @@ def main(argv: list[str] | None = None) -> int:
         print()
     if result["throughput"]:
         print_throughput(result["throughput"])
+        print_resources(result["throughput"])
         print(
             f"best/median of {sizes['repeat']} rg.price calls after a warm-up; kernel s = gpu.tile_sums alone "
             f"(kernel + copy of the tile sums); vs cpu = path-steps/s over the cpu backend's "

@@ -80,11 +80,46 @@ def test_gpu_suite_tiny_under_the_simulator(tmp_path):
         assert g["paths"] == c["paths"]
         assert g["value"] == pytest.approx(c["value"], rel=1e-4), (w, d)
         assert g["speedup_vs_cpu"] > 0
+    for r in timed:  # the device's register/local/shared-memory figures: none in the simulator
+        assert r.get("kernel") is None
     for r in timed:
         if r["rng"] == "cupy":  # other normals: the same option within a few standard errors
             g = by_key[r["workload"], r["dtype"], "gpu"]
             assert abs(r["value"] - g["value"]) <= 5 * math.hypot(r["stderr"], g["stderr"]), r
             assert r["vs_philox"] > 0
+
+
+def test_gpu_suite_kernel_resources_reads_the_compiled_kernels(monkeypatch):
+    # on a device the dispatchers report per-signature figures; here fakes stand in for them
+    import riskgpu.kernels.cuda as kcuda
+
+    suite = _load("gpu_suite")
+    static = _load("gpu_static")
+
+    class Fake:
+        def __init__(self, regs):
+            self.regs = regs
+
+        def get_regs_per_thread(self):
+            return {"sig": self.regs}
+
+        def get_shared_mem_per_block(self):
+            return {"sig": 8192}
+
+        def get_local_mem_per_thread(self):
+            return {"sig": 0}
+
+    def broken(sample, dtype):
+        raise RuntimeError("no device")
+
+    monkeypatch.setattr(suite.gpu, "simulated", lambda: False)
+    monkeypatch.setattr(kcuda, "tiles_kernel", lambda sample, dtype: Fake(32))
+    monkeypatch.setattr(kcuda, "tiles_array_kernel", broken)
+    w = suite.WORKLOADS[0]
+    res = suite.kernel_resources(w, "float32", 4)
+    assert res["philox"] == {"registers": 32, "local_bytes_per_thread": 0, "shared_bytes_per_block": 8192,
+                             "occupancy": round(static.occupancy(32, 8192, block=128), 3)}  # fmt: skip
+    assert res["cupy"] == {"error": "RuntimeError: no device"}
 
 
 def test_gpu_suite_refuses_the_simulator_without_tiny(tmp_path):
