@@ -27,6 +27,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from riskgpu._checks import positive_int
+
 #: Tasks per worker a default split aims at (enough to balance uneven tasks, few enough to keep the
 #: per-task overhead, about 2 ms on a local cluster, small).
 TASKS_PER_WORKER = 4
@@ -72,8 +74,6 @@ def per_task(client: object, n: int) -> int:
 def check_per_task(owner: str, value: object) -> int | None:
     """``None``, or ``value`` as an integer >= 1 (``riskgpu._checks.positive_int``); ``owner`` is
     ``"function.argument"`` and is named in the ValueError."""
-    from riskgpu._checks import positive_int
-
     if value is None:
         return None
     function, _, argument = owner.rpartition(".")
