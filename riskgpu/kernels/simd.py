@@ -39,31 +39,52 @@ ONE = np.int64(1)
 _CACHE: dict[tuple, Callable] = {}
 
 
-def _normals4(dtype: np.dtype) -> Callable:
+def _uniform(dtype: np.dtype) -> Callable:
     f32 = np.dtype(dtype) == np.float32
 
     @njit(inline="always", error_model="numpy")
+    def uniform(x):  # pragma: no cover - compiled
+        """The contract's uniform of a Philox word, as a float64 (float32: exactly the float32 uniform)."""
+        if f32:
+            return float64(float32(x >> uint32(8)) * float32(_F32_SCALE) + float32(_F32_HALF))
+        return float64(x) * _F64_SCALE + _F64_HALF
+
+    return uniform
+
+
+@njit(inline="always", error_model="numpy")
+def _box_muller(ua, ub):  # pragma: no cover - compiled
+    """One Box-Muller pair in float64: ``(r cos(2 pi ub), r sin(2 pi ub))``, ``r = sqrt(-2 log ua)``."""
+    r = math.sqrt(max(-2.0 * vlog(ua), 0.0))
+    c, s = vcos_sin_2pi(ub)
+    return r * c, r * s
+
+
+def _normals4(dtype: np.dtype) -> Callable:
+    uniform = _uniform(dtype)
+
+    @njit(inline="always", error_model="numpy")
     def normals4(j, lo, hi, stream, k0, k1):  # pragma: no cover - compiled
-        """The contract's four normals of block ``j`` (DESIGN.md section 3), transform in float64."""
+        """The contract's four normals of block ``j`` (DESIGN.md section 3), transform in float64 (float32:
+        from the float32 uniforms exactly, rounded once at the end)."""
         x0, x1, x2, x3 = philox4x32(j, lo, hi, stream, k0, k1)
-        if f32:  # the float32 uniforms exactly, then the transform in float64, rounded once at the end
-            sc, hf = float32(_F32_SCALE), float32(_F32_HALF)
-            u0 = float64(float32(x0 >> uint32(8)) * sc + hf)
-            u1 = float64(float32(x1 >> uint32(8)) * sc + hf)
-            u2 = float64(float32(x2 >> uint32(8)) * sc + hf)
-            u3 = float64(float32(x3 >> uint32(8)) * sc + hf)
-        else:
-            u0 = float64(x0) * _F64_SCALE + _F64_HALF
-            u1 = float64(x1) * _F64_SCALE + _F64_HALF
-            u2 = float64(x2) * _F64_SCALE + _F64_HALF
-            u3 = float64(x3) * _F64_SCALE + _F64_HALF
-        r0 = math.sqrt(max(-2.0 * vlog(u0), 0.0))
-        r1 = math.sqrt(max(-2.0 * vlog(u2), 0.0))
-        c0, s0 = vcos_sin_2pi(u1)
-        c1, s1 = vcos_sin_2pi(u3)
-        return r0 * c0, r0 * s0, r1 * c1, r1 * s1
+        z0, z1 = _box_muller(uniform(x0), uniform(x1))
+        z2, z3 = _box_muller(uniform(x2), uniform(x3))
+        return z0, z1, z2, z3
 
     return normals4
+
+
+def _normals2(dtype: np.dtype) -> Callable:
+    uniform = _uniform(dtype)
+
+    @njit(inline="always", error_model="numpy")
+    def normals2(j, lo, hi, stream, k0, k1):  # pragma: no cover - compiled
+        """The first two of ``normals4``'s normals (half the transform, for paths of 1-2 normals)."""
+        x0, x1, _, _ = philox4x32(j, lo, hi, stream, k0, k1)
+        return _box_muller(uniform(x0), uniform(x1))
+
+    return normals2
 
 
 _FILL: dict[str, Callable] = {}
