@@ -19,11 +19,11 @@ ROOT = Path(__file__).resolve().parent.parent
 CHILD = r"""
 import json
 import riskgpu as rg
-from riskgpu.kernels import factory
+from riskgpu.kernels import factory, lanes, simd
 r = rg.price(rg.European(strike=95.0, maturity=0.5, kind="put"), rg.GBM(spot=100.0, vol=0.3, rate=0.02),
              n_paths=200, seed=4, backend="cpu", antithetic=True)
 hits = misses = 0
-for k in factory._CPU_CACHE.values():
+for k in [*factory._CPU_CACHE.values(), *simd._CACHE.values(), *lanes._CACHE.values()]:
     hits += sum(k.stats.cache_hits.values())
     misses += sum(k.stats.cache_misses.values())
 print(json.dumps({"value": r.value.hex(), "stderr": r.stderr.hex(), "hits": hits, "misses": misses}))

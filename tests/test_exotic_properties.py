@@ -51,7 +51,9 @@ def test_unreachable_barriers_change_nothing(model, kind, strike):
         for monitoring in ("continuous", "discrete"):
             extra = {"monitoring": "discrete", "n_fixings": 8} if monitoring == "discrete" else {}
             ko = rg.Barrier(strike=strike, maturity=1.0, kind=kind, barrier=level, direction=direction, **extra)
-            assert rg.price(ko, m, **RUN).value == vanilla
+            # the European runs on the paths-inner cpu kernel (riskgpu.kernels.lanes: the vectorised exp), the
+            # barrier on the per-path one (the C library's): the same paths, equal to the last bits of exp
+            assert rg.price(ko, m, **RUN).value == pytest.approx(vanilla, rel=1e-13, abs=1e-13)
         knock_out_asian = rg.Asian(
             strike=strike, maturity=1.0, kind=kind, n_fixings=4, barrier=level, direction=direction
         )

@@ -121,7 +121,10 @@ def test_cpu_backend_uses_the_simd_kernel_on_paths_of_8_philox_blocks_or_more():
     assert MIN_BLOCKS == 8
     assert simd_supported(gbm, euro, 29) and not simd_supported(gbm, euro, 28)  # 8 blocks of 4 normals, 7
     assert simd_supported(heston, euro, 15) and not simd_supported(heston, euro, 14)  # 2 normals a step
-    assert cpu.tile_kernel(gbm, euro, np.dtype("float64"), 252) is tiles_simd(gbm, euro, np.dtype("float64"))
+    # (the GBM's European, digital and Asian run on the paths-inner kernel instead: tests/test_lanes.py)
+    f64 = np.dtype("float64")
+    assert cpu.tile_kernel(heston, euro, f64, 100) is tiles_simd(heston, euro, f64)
+    assert cpu.tile_kernel(heston, euro, f64, 14) is tiles_cpu(kernel_sample(heston, euro, f64, blocks=False))
 
 
 def test_simd_kernel_batches_are_whole_tiles():

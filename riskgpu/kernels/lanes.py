@@ -1,0 +1,271 @@
+"""CPU kernels that step a tile's paths side by side: the paths are the inner, vectorised loop.
+
+``riskgpu.kernels.simd`` draws normals in vector loops but then runs each path's steps one path at a
+time, so the per-step ``exp`` of an Asian's fixing is a scalar C library call, and it is half the time.
+Here a tile's ``TILE`` paths are the lanes of every loop: a chunk of ``CHUNK`` Philox blocks is drawn for
+all lanes (``Z[4 b + k, lane]``), then each step updates every lane's model state (the model's own step
+function, the state kept as ``S[k, sign, lane]``), barrier flag and running sum in one loop of
+straight-line code (``vmath.vexp`` in place of the C library's ``exp``) that LLVM turns into AVX2/AVX-512
+code. The antithetic pair's second path reads the same normals with the sign flipped, in the same pass.
+
+For the models whose step is straight-line code (the one-asset GBM, Heston's full-truncation Euler) with
+the products whose observation is written here for lanes (the European, the digital, the Asian:
+arithmetic or geometric, seasoned, knock-out): the benchmark workloads and most of a nightly book. Every
+other pair keeps ``simd.tiles_simd`` or ``factory.tiles_cpu``. Same counters, the same normals to within
+a few ulp (the vectorised transform), the same arithmetic order per step, the same tile sums order:
+results differ from the per-path kernel only in those last bits. Tested against the per-path kernel on
+the same counters and against the reference backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from numba import float32, float64, int64, njit, prange, uint32, uint64
+
+from riskgpu.kernels.cache import cached
+from riskgpu.kernels.factory import TILE
+from riskgpu.kernels.simd import _normals2, _normals4
+from riskgpu.kernels.vmath import vexp
+
+#: Philox blocks drawn per chunk for every lane: 64 normals x 32 lanes (16 KB of float64, in L1).
+CHUNK = 16
+#: Tiles one parallel task runs (its scratch arrays are allocated once per task, not per tile).
+TASK_TILES = 64
+_LOW = 0xFFFFFFFF
+#: Product codes of the specialised kernels.
+EUROPEAN, DIGITAL, ASIAN = 0, 1, 2
+
+_FILL: dict[str, Callable] = {}
+_CACHE: dict[tuple, Callable] = {}
+
+
+def _lane_filler(dtype: np.dtype) -> Callable:
+    """``fill(Z, first, j0, n_blk, pair_only, k0, k1, stream)``, compiled once per dtype (not inlined:
+    every kernel calls the same vector loops)."""
+    name = np.dtype(dtype).name
+    if name in _FILL:
+        return _FILL[name]
+    normals4 = _normals4(dtype)
+    normals2 = _normals2(dtype)
+    cast = float32 if np.dtype(dtype) == np.float32 else float64
+
+    @njit(error_model="numpy")
+    def fill(Z, first, j0, n_blk, pair_only, k0, k1, stream):  # pragma: no cover - compiled
+        """Blocks ``j0 .. j0 + n_blk - 1`` of samples ``first .. first + TILE - 1``: block ``j0 + b`` of
+        lane ``l`` at ``Z[4 b : 4 b + 4, l]``. ``pair_only``: paths of at most 2 normals, only ``Z[0:2]``."""
+        if pair_only:  # its own loop: the second pair is not computed at all
+            j = uint32(j0)
+            for lane in range(TILE):
+                u = uint64(first + lane)
+                z0, z1 = normals2(j, uint32(u & uint64(_LOW)), uint32(u >> uint64(32)), stream, k0, k1)
+                Z[0, lane] = cast(z0)
+                Z[1, lane] = cast(z1)
+            return
+        for b in range(n_blk):
+            j = uint32(j0 + b)
+            for lane in range(TILE):
+                u = uint64(first + lane)
+                z0, z1, z2, z3 = normals4(j, uint32(u & uint64(_LOW)), uint32(u >> uint64(32)), stream, k0, k1)
+                Z[4 * b, lane] = cast(z0)
+                Z[4 * b + 1, lane] = cast(z1)
+                Z[4 * b + 2, lane] = cast(z2)
+                Z[4 * b + 3, lane] = cast(z3)
+
+    _FILL[name] = fill
+    return fill
+
+
+#: Models the kernel steps (``kernel_id`` -> length of the state tuple): their step functions are
+#: straight-line code (Heston's QE scheme calls ``erfc``/``log``/``exp`` of the C library: not here).
+_STATE_LEN = {"gbm": 1, ("heston", "euler"): 2}
+
+
+def lanes_product(model: object, product: object) -> int | None:
+    """The product code ``tiles_lanes`` runs for this pair, or None when it does not take it. It takes the
+    one-asset GBM and the Heston model's full-truncation Euler scheme, with the European, the digital and the
+    Asian (arithmetic or geometric, seasoned, knock-out)."""
+    from riskgpu.products.asian import Asian
+    from riskgpu.products.vanilla import Digital, European
+
+    if _STATE_LEN.get(getattr(model, "kernel_id", None)) is None or getattr(model, "n_assets", 1) != 1:
+        return None
+    for cls, code in ((European, EUROPEAN), (Digital, DIGITAL), (Asian, ASIAN)):
+        if type(product) is cls:
+            return code
+    return None
+
+
+def _state_io(n: int) -> tuple[Callable, Callable]:
+    """``load(S, s, lane) -> state`` and ``store(S, s, lane, state)`` for a model state of ``n`` floats kept
+    as ``S[k, s, lane]`` (sign ``s``; lanes contiguous)."""
+    if n == 1:
+
+        @njit(inline="always")
+        def load(S, s, lane):  # pragma: no cover - compiled
+            return (S[0, s, lane],)
+
+        @njit(inline="always")
+        def store(S, s, lane, st):  # pragma: no cover - compiled
+            S[0, s, lane] = st[0]
+
+    else:
+
+        @njit(inline="always")
+        def load(S, s, lane):  # pragma: no cover - compiled
+            return (S[0, s, lane], S[1, s, lane])
+
+        @njit(inline="always")
+        def store(S, s, lane, st):  # pragma: no cover - compiled
+            S[0, s, lane] = st[0]
+            S[1, s, lane] = st[1]
+
+    return load, store
+
+
+def tiles_lanes(model: object, product: object, dtype: np.dtype) -> Callable:
+    """The paths-inner CPU kernel of a pair ``lanes_product`` takes; ``factory.tiles_cpu``'s arguments.
+
+    ``kernel(first_tile, n_samples, sums, sqs, antithetic, k0, k1, stream, mp, pp, n_steps, disc, shift)``
+    fills ``sums[t]``, ``sqs[t]`` (shape ``(n_tiles,)``) with the sums of ``y = sample - shift`` and ``y**2``
+    over global tile ``first_tile + t``, lanes in index order. ``mp`` is the model's ``kernel_params``, ``pp``
+    the product's. Tested against the per-path kernel on the same counters and the reference backend.
+    """
+    code = lanes_product(model, product)
+    if code is None:
+        raise ValueError(
+            "tiles_lanes takes the one-asset GBM or Heston (Euler) with a European, digital or Asian, not "
+            f"{type(model).__name__} ({getattr(model, 'kernel_id', None)}) with {type(product).__name__}"
+        )
+    key = (model.kernel_id, code, np.dtype(dtype).name)
+    if key in _CACHE:
+        return _CACHE[key]
+    n_state = _STATE_LEN[model.kernel_id]
+    load, store = _state_io(n_state)
+    m_init, m_step = model.kernel_functions()
+    ms = model.slots
+    fill = _lane_filler(dtype)
+    nb_dtype = np.dtype(dtype)
+    cast = float32 if nb_dtype == np.float32 else float64
+    one = nb_dtype.type(1.0)
+    zero = nb_dtype.type(0.0)
+    half = nb_dtype.type(0.5)
+    asian = code == ASIAN
+
+    @njit(error_model="numpy")
+    def tile(
+        base, n_samples, Z, S, T, A, P, antithetic, k0, k1, stream, mp, pp, n_steps, disc, shift
+    ):  # pragma: no cover - compiled
+        """One tile's (sum, sum of squares); ``S`` (n_state, 2, TILE) the model state of each sign's lanes
+        (``S[0]`` the log-spot), ``T``, ``A`` (2, TILE) their running sums and alive flags, ``P`` (TILE,)
+        the lanes' samples."""
+        s0 = mp[0]
+        n_signs = 2 if antithetic else 1
+        alive0 = one
+        every = 0
+        geometric = False
+        has_barrier = False
+        uh = zero
+        updown = one
+        if asian:
+            every = int64(pp[3])
+            geometric = pp[4]
+            hlog, updown = pp[5], pp[6]
+            has_barrier = pp[8]
+            uh = updown * hlog
+            # dead today: already knocked, or the spot at or beyond the barrier (x = 0)
+            if pp[9] or (has_barrier and updown * (zero - hlog) >= zero):
+                alive0 = zero
+        st0 = m_init(mp)
+        for s in range(n_signs):
+            for lane in range(TILE):
+                store(S, s, lane, st0)
+                T[s, lane] = zero
+                A[s, lane] = alive0
+        n_blocks = (n_steps * ms + 3) // 4
+        pair_only = n_steps * ms <= 2
+        left = every
+        i = 0
+        c = 0
+        while c < n_blocks:
+            nb = min(CHUNK, n_blocks - c)
+            fill(Z, base, int64(c), int64(nb), pair_only, k0, k1, stream)
+            n_rows = min(4 * nb // ms, n_steps - i)  # whole steps: the slots per step divide 4
+            for r in range(n_rows):
+                fix = False
+                if asian:
+                    left -= 1
+                    if left == 0:
+                        fix = True
+                        left = every
+                za = Z[r * ms]
+                zb = Z[r * ms + ms - 1]  # the step's second normal (its first again for a 1-slot model)
+                for s in range(n_signs):
+                    sg = one if s == 0 else -one
+                    if not (has_barrier or fix):  # the European's steps, and the Asian's between fixings
+                        for lane in range(TILE):
+                            st, _ = m_step(load(S, s, lane), sg * za[lane], sg * zb[lane], zero, mp)
+                            store(S, s, lane, st)
+                        continue
+                    ts = T[s]
+                    al = A[s]
+                    for lane in range(TILE):
+                        st, _ = m_step(load(S, s, lane), sg * za[lane], sg * zb[lane], zero, mp)
+                        store(S, s, lane, st)
+                        x = st[0]
+                        al[lane] = zero if (has_barrier and updown * x >= uh) else al[lane]
+                        if fix:
+                            ts[lane] = ts[lane] + (x if geometric else cast(vexp(x)))
+            i += n_rows
+            c += nb
+        for s in range(n_signs):
+            xs = S[0, s]
+            ts = T[s]
+            al = A[s]
+            for lane in range(TILE):
+                x = xs[lane]
+                if asian:
+                    strike, sign, n_total, past = pp[0], pp[1], pp[2], pp[7]
+                    if geometric:
+                        avg = s0 * cast(vexp((past + ts[lane]) / n_total))
+                    else:
+                        avg = (past + s0 * ts[lane]) / n_total
+                    v = max(sign * (avg - strike), zero) * al[lane]
+                elif code == DIGITAL:
+                    strike, sign, payout = pp[0], pp[1], pp[2]
+                    v = payout if sign * (s0 * cast(vexp(x)) - strike) > zero else payout - payout
+                else:
+                    strike, sign = pp[0], pp[1]
+                    v = max(sign * (s0 * cast(vexp(x)) - strike), zero)
+                v = v * disc
+                P[lane] = v if s == 0 else (P[lane] + v) * half
+        sm = shift - shift
+        sq = shift - shift
+        for lane in range(TILE):
+            if base + lane < n_samples:
+                y = P[lane] - shift
+                sm += y
+                sq += y * y
+        return sm, sq
+
+    @njit(parallel=True, error_model="numpy")
+    def kernel(
+        first_tile, n_samples, sums, sqs, antithetic, k0, k1, stream, mp, pp, n_steps, disc, shift
+    ):  # pragma: no cover - compiled
+        n_tiles = sums.shape[0]
+        n_tasks = (n_tiles + TASK_TILES - 1) // TASK_TILES
+        for task in prange(n_tasks):
+            Z = np.empty((4 * CHUNK, TILE), dtype=nb_dtype)
+            S = np.empty((n_state, 2, TILE), dtype=nb_dtype)
+            T = np.empty((2, TILE), dtype=nb_dtype)
+            A = np.empty((2, TILE), dtype=nb_dtype)
+            P = np.empty(TILE, dtype=nb_dtype)
+            for t in range(task * TASK_TILES, min(n_tiles, (task + 1) * TASK_TILES)):
+                base = (first_tile + t) * TILE
+                sm, sq = tile(base, n_samples, Z, S, T, A, P, antithetic, k0, k1, stream, mp, pp, n_steps, disc, shift)
+                sums[t] = sm
+                sqs[t] = sq
+
+    _CACHE[key] = cached(kernel, ("tiles_lanes", key))
+    return kernel
