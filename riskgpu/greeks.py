@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from riskgpu import exactsum
 from riskgpu import pathwise as _pw
 from riskgpu._checks import choice
 from riskgpu.api import PriceResult, combine, make_job
@@ -72,7 +73,7 @@ def _tile_payoff_sums(job: object, name: str) -> np.ndarray:
 def _estimate(weights: list[float], tile_sums: list[np.ndarray], counts: np.ndarray) -> tuple[float, float]:
     """Value and stderr of ``sum_k w_k V_k`` from per-tile sums of each run on the same paths."""
     per_tile = sum(w * s for w, s in zip(weights, tile_sums, strict=True))
-    value = float(math.fsum(per_tile.tolist()) / counts.sum())
+    value = float(exactsum.fsum(per_tile) / counts.sum())
     full = counts == TILE
     if full.sum() < 2:
         return value, math.nan

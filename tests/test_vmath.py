@@ -121,10 +121,14 @@ def test_cpu_backend_uses_the_simd_kernel_on_paths_of_8_philox_blocks_or_more():
     assert MIN_BLOCKS == 8
     assert simd_supported(gbm, euro, 29) and not simd_supported(gbm, euro, 28)  # 8 blocks of 4 normals, 7
     assert simd_supported(heston, euro, 15) and not simd_supported(heston, euro, 14)  # 2 normals a step
-    # (the GBM's European, digital and Asian run on the paths-inner kernel instead: tests/test_lanes.py)
+    # (the GBM's and Heston Euler's European, digital and Asian run on the paths-inner kernel instead:
+    # tests/test_lanes.py; Heston's QE scheme and the GBM's barrier stay here)
     f64 = np.dtype("float64")
-    assert cpu.tile_kernel(heston, euro, f64, 100) is tiles_simd(heston, euro, f64)
-    assert cpu.tile_kernel(heston, euro, f64, 14) is tiles_cpu(kernel_sample(heston, euro, f64, blocks=False))
+    qe = rg.Heston(spot=100.0, v0=0.04, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7, rate=0.03, scheme="qe")
+    assert cpu.tile_kernel(qe, euro, f64, 100) is tiles_simd(qe, euro, f64)
+    assert cpu.tile_kernel(qe, euro, f64, 14) is tiles_cpu(kernel_sample(qe, euro, f64, blocks=False))
+    barrier = rg.Barrier(strike=100.0, maturity=1.0, barrier=120.0, direction="up")
+    assert cpu.tile_kernel(gbm, barrier, f64, 252) is tiles_simd(gbm, barrier, f64)
 
 
 def test_simd_kernel_batches_are_whole_tiles():

@@ -3,9 +3,10 @@
 The per-path body (draw, step, observe, finish) is written once, here, as ``@njit`` code: the step and
 observe pieces (``steppers``) and the per-sample function around them (``sample_function``). The CUDA
 backend calls the sample function from a ``cuda.jit`` kernel (``riskgpu.kernels.cuda``); the CPU backend
-runs the same steppers from normals drawn in vector loops (``riskgpu.kernels.simd``) where the pair
-allows, else the sample function inside a ``prange`` over tiles (``tiles_cpu``). Nothing here touches
-files, portfolios or a GPU.
+steps a tile's paths side by side with the model's step function (``riskgpu.kernels.lanes``) for the
+pairs written for it, runs the same steppers from normals drawn in vector loops (``riskgpu.kernels.simd``)
+where the pair allows, else the sample function inside a ``prange`` over tiles (``tiles_cpu``). Nothing
+here touches files, portfolios or a GPU.
 
 Deterministic sums (DESIGN.md section 4): samples are grouped in tiles of ``TILE`` consecutive global
 sample indices; each tile's sum and sum of squares are accumulated sequentially in the kernel's dtype,
