@@ -12,7 +12,7 @@ import riskgpu as rg
 from riskgpu.api import make_job
 from riskgpu.backends import cpu
 from riskgpu.kernels import kernel_sample, tiles_cpu
-from riskgpu.kernels.lanes import CHUNK, TASK_TILES, lanes_product, tiles_lanes
+from riskgpu.kernels.lanes import CHUNK, MIN_TASKS, lanes_product, tiles_lanes
 
 GBM = rg.GBM(spot=100.0, vol=0.25, rate=0.03, div=0.01)
 HESTON = rg.Heston(spot=100.0, v0=0.04, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7, rate=0.03, scheme="euler")
@@ -88,13 +88,13 @@ def test_lanes_kernel_matches_the_per_path_kernel(name, dtype):
 def test_lanes_kernel_batches_are_whole_tiles():
     # any split of the tiles gives the same bytes (the deterministic-sum contract), across task boundaries
     product, n_steps, _ = CASES["asian_down_out_antithetic"]
-    n_tiles = TASK_TILES + 7
+    n_tiles = 2 * MIN_TASKS + 7  # tasks of 2 tiles whole, of 1 in the parts below
     job = make_job(
         product, GBM, n_paths=64 * n_tiles, n_steps=n_steps, seed=5, dtype="float64", antithetic=True, stream=0
     )
     assert job.n_samples == 32 * n_tiles
     whole, whole_sq = cpu.tile_sums(job, 0, n_tiles)
-    parts = [cpu.tile_sums(job, a, b - a) for a, b in ((0, 3), (3, TASK_TILES + 1), (TASK_TILES + 1, n_tiles))]
+    parts = [cpu.tile_sums(job, a, b - a) for a, b in ((0, 3), (3, MIN_TASKS + 1), (MIN_TASKS + 1, n_tiles))]
     assert whole.tobytes() == np.concatenate([p[0] for p in parts]).tobytes()
     assert whole_sq.tobytes() == np.concatenate([p[1] for p in parts]).tobytes()
 

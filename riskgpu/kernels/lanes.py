@@ -31,8 +31,10 @@ from riskgpu.kernels.vmath import vexp
 
 #: Philox blocks drawn per chunk for every lane: 64 normals x 32 lanes (16 KB of float64, in L1).
 CHUNK = 16
-#: Tiles one parallel task runs (its scratch arrays are allocated once per task, not per tile).
+#: Tiles one parallel task runs at most (its scratch arrays are allocated once per task, not per tile); fewer
+#: below ``MIN_TASKS`` tasks, so up to 64 threads have about 4 each. Any split gives the same tile sums.
 TASK_TILES = 64
+MIN_TASKS = 256
 _LOW = 0xFFFFFFFF
 #: Product codes of the specialised kernels.
 EUROPEAN, DIGITAL, ASIAN = 0, 1, 2
@@ -254,14 +256,15 @@ def tiles_lanes(model: object, product: object, dtype: np.dtype) -> Callable:
         first_tile, n_samples, sums, sqs, antithetic, k0, k1, stream, mp, pp, n_steps, disc, shift
     ):  # pragma: no cover - compiled
         n_tiles = sums.shape[0]
-        n_tasks = (n_tiles + TASK_TILES - 1) // TASK_TILES
+        per = max(1, min(TASK_TILES, n_tiles // MIN_TASKS))
+        n_tasks = (n_tiles + per - 1) // per
         for task in prange(n_tasks):
             Z = np.empty((4 * CHUNK, TILE), dtype=nb_dtype)
             S = np.empty((n_state, 2, TILE), dtype=nb_dtype)
             T = np.empty((2, TILE), dtype=nb_dtype)
             A = np.empty((2, TILE), dtype=nb_dtype)
             P = np.empty(TILE, dtype=nb_dtype)
-            for t in range(task * TASK_TILES, min(n_tiles, (task + 1) * TASK_TILES)):
+            for t in range(task * per, min(n_tiles, (task + 1) * per)):
                 base = (first_tile + t) * TILE
                 sm, sq = tile(base, n_samples, Z, S, T, A, P, antithetic, k0, k1, stream, mp, pp, n_steps, disc, shift)
                 sums[t] = sm
