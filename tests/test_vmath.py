@@ -12,7 +12,18 @@ from riskgpu.api import make_job
 from riskgpu.backends import cpu
 from riskgpu.kernels import kernel_sample, tiles_cpu
 from riskgpu.kernels.simd import BUF_BLOCKS, MIN_BLOCKS, simd_supported, tiles_simd
-from riskgpu.kernels.vmath import EXP_MAX, EXP_MIN, vcos_sin_2pi, vexp, vlog
+from riskgpu.kernels.vmath import (
+    EXP32_MAX,
+    EXP32_MIN,
+    EXP_MAX,
+    EXP_MIN,
+    vcos_sin_2pi,
+    vcos_sin_2pi32,
+    vexp,
+    vexp32,
+    vlog,
+    vlog32,
+)
 
 EPS = np.finfo(np.float64).eps
 
@@ -75,6 +86,65 @@ def test_cos_sin_2pi_within_4e_15_of_numpy_and_exact_at_quarter_turns():
     np.testing.assert_allclose(c, np.cos(2 * np.pi * u), rtol=0, atol=4e-15)
     np.testing.assert_allclose(s, np.sin(2 * np.pi * u), rtol=0, atol=4e-15)
     c, s = _cos_sin(np.array([0.0, 0.25, 0.5, 0.75]))
+    assert c.tolist() == [1.0, 0.0, -1.0, 0.0] and s.tolist() == [0.0, 1.0, 0.0, -1.0]
+
+
+@njit(error_model="numpy")
+def _exp32(x):
+    out = np.empty_like(x)
+    for i in range(x.size):
+        out[i] = vexp32(x[i])
+    return out
+
+
+@njit(error_model="numpy")
+def _log32(x):
+    out = np.empty_like(x)
+    for i in range(x.size):
+        out[i] = vlog32(x[i])
+    return out
+
+
+@njit(error_model="numpy")
+def _cos_sin32(u):
+    c = np.empty_like(u)
+    s = np.empty_like(u)
+    for i in range(u.size):
+        c[i], s[i] = vcos_sin_2pi32(u[i])
+    return c, s
+
+
+def _ulps32(got, want64):
+    # distance from the exact (float64) value in float32 ulps of the correctly rounded result
+    return np.abs(got.astype(np.float64) - want64) / np.spacing(np.abs(want64.astype(np.float32))).astype(np.float64)
+
+
+def test_float32_exp_within_1_ulp_and_its_limits():
+    rng = np.random.default_rng(4)
+    x = np.concatenate([rng.uniform(-87, 88.7, 200_000), rng.uniform(-1, 1, 200_000)]).astype(np.float32)
+    got = _exp32(x)
+    assert got.dtype == np.float32
+    assert _ulps32(got, np.exp(x.astype(np.float64))).max() <= 1
+    sub = np.array([-90.0, -100.0], dtype=np.float32)  # subnormal results
+    np.testing.assert_allclose(_exp32(sub), np.exp(sub.astype(np.float64)), rtol=1e-3, atol=2.0**-149)
+    edge = _exp32(np.array([EXP32_MAX + 0.01, np.inf, EXP32_MIN - 0.01, -np.inf, np.nan, 0.0], dtype=np.float32))
+    assert edge[:2].tolist() == [np.inf] * 2 and edge[2:4].tolist() == [0.0, 0.0] and np.isnan(edge[4])
+    assert edge[5] == 1.0
+
+
+def test_float32_log_and_cos_sin_over_the_float32_uniforms():
+    k = np.arange(0, 2**24, 61, dtype=np.float64)
+    u = ((k + 0.5) * 2.0**-24).astype(np.float32)  # the contract's float32 uniforms
+    u64 = u.astype(np.float64)
+    got = _log32(u)
+    assert got.dtype == np.float32
+    # 2 ulps of the result, or 1e-7 absolute near u = 1 where log u is tiny
+    assert np.all(np.abs(got - np.log(u64)) <= np.maximum(2 * np.spacing(np.abs(np.log(u64)).astype(np.float32)), 1e-7))
+    assert _log32(np.array([1.0], dtype=np.float32))[0] == 0.0
+    c, s = _cos_sin32(u)
+    np.testing.assert_allclose(c, np.cos(2 * np.pi * u64), rtol=0, atol=1.5e-7)
+    np.testing.assert_allclose(s, np.sin(2 * np.pi * u64), rtol=0, atol=1.5e-7)
+    c, s = _cos_sin32(np.array([0.0, 0.25, 0.5, 0.75], dtype=np.float32))
     assert c.tolist() == [1.0, 0.0, -1.0, 0.0] and s.tolist() == [0.0, 1.0, 0.0, -1.0]
 
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 import math
 from decimal import Decimal, localcontext
 
+import numpy as np
 from llvmlite import ir
-from numba import float64, int64, njit, types
+from numba import float32, float64, int32, int64, njit, types
 from numba.extending import intrinsic
 
 
@@ -45,26 +46,54 @@ def bits_f64(typingctx, n):
 
 
 @intrinsic
-def fma(typingctx, a, b, c):
-    """``a * b + c`` rounded once (LLVM's ``llvm.fma``: one instruction on every x86-64 CPU with FMA3, and in
-    vector loops; exact everywhere, a C library call on a CPU without it)."""
-    if not (a == b == c == types.float64):
+def f32_bits(typingctx, x):
+    """The IEEE-754 bits of a float32 as an int32."""
+    if x != types.float32:
         return None
 
     def codegen(context, builder, sig, args):
-        d = ir.DoubleType()
+        return builder.bitcast(args[0], ir.IntType(32))
+
+    return types.int32(types.float32), codegen
+
+
+@intrinsic
+def bits_f32(typingctx, n):
+    """The float32 whose IEEE-754 bits are the int32 ``n``."""
+    if n != types.int32:
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.bitcast(args[0], ir.FloatType())
+
+    return types.float32(types.int32), codegen
+
+
+@intrinsic
+def fma(typingctx, a, b, c):
+    """``a * b + c`` rounded once, all float64 or all float32 (LLVM's ``llvm.fma``: one instruction on every
+    x86-64 CPU with FMA3, and in vector loops; exact everywhere, a C library call on a CPU without it)."""
+    if a == b == c == types.float64:
+        d, ty = ir.DoubleType(), types.float64
+    elif a == b == c == types.float32:
+        d, ty = ir.FloatType(), types.float32
+    else:
+        return None
+
+    def codegen(context, builder, sig, args):
         fn = builder.module.declare_intrinsic("llvm.fma", [d], ir.FunctionType(d, [d, d, d]))
         return builder.call(fn, args)
 
-    return types.float64(types.float64, types.float64, types.float64), codegen
+    return ty(ty, ty, ty), codegen
 
 
-def _ln2_split() -> tuple[float, float]:
-    # ln 2 = HI + LO with HI holding 32 significant bits, so n * HI is exact for |n| < 2**20
+def _ln2_split(bits: int = 32) -> tuple[float, float]:
+    # ln 2 = HI + LO with HI holding ``bits`` significant bits, so n * HI is exact for |n| < 2**(53 - bits)
+    # (float64) or 2**(24 - bits) (float32, bits = 16: every float32 exponent)
     with localcontext() as ctx:
         ctx.prec = 50
         ln2 = Decimal(2).ln()
-        hi = math.ldexp(math.floor(math.ldexp(float(ln2), 31)), -31)
+        hi = math.ldexp(math.floor(math.ldexp(float(ln2), bits - 1)), 1 - bits)
         lo = float(ln2 - Decimal(hi))
     return hi, lo
 
@@ -197,4 +226,106 @@ def vcos_sin_2pi(u):  # pragma: no cover - compiled
     second = (sb & ~odd) | (cb & odd)
     cos_v = bits_f64(first ^ ((((k + 1) >> 1) & 1) << 63))  # negated for k = 1, 2
     sin_v = bits_f64(second ^ (((k >> 1) & 1) << 63))  # negated for k = 2, 3
+    return cos_v, sin_v
+
+
+# float32 versions: the same reductions with float32 polynomials, 8 lanes to a 256-bit vector where float64
+# has 4. Within a few float32 ulps of the correctly rounded value over the ranges documented (tested).
+F32 = np.float32
+LN2_HI32, LN2_LO32 = (F32(v) for v in _ln2_split(16))
+LOG2E32 = F32(LOG2E)
+TWO_PI32 = F32(TWO_PI)
+SQRT2_32 = F32(SQRT2)
+EXP32_MAX = F32(88.72)
+EXP32_MIN = F32(-103.9)
+#: exp: 1/k!, k = 0..7 (|r| <= ln2/2: the first term left out is below 2**-27 of exp(r)).
+E32 = tuple(F32(v) for v in _EXP[:8])
+#: log: 2/(2k+1), k = 0..4 (|s| <= 0.1716: the first term left out is below 2**-28 of log(m)).
+L32 = tuple(F32(v) for v in _LOG[:5])
+#: sin up to a^9, cos up to a^10 on [-pi/4, pi/4].
+S32 = tuple(F32(v) for v in _SIN[:5])
+C32 = tuple(F32(v) for v in _COS[:6])
+_E32_0, _E32_1, _E32_2, _E32_3, _E32_4, _E32_5, _E32_6, _E32_7 = E32
+_L32_0, _L32_1, _L32_2, _L32_3, _L32_4 = L32
+_S32_0, _S32_1, _S32_2, _S32_3, _S32_4 = S32
+_C32_0, _C32_1, _C32_2, _C32_3, _C32_4, _C32_5 = C32
+_HALF32 = F32(0.5)
+_QUARTER32 = F32(0.25)
+_FOUR32 = F32(4.0)
+_ONE32 = F32(1.0)
+
+
+@njit(inline="always", error_model="numpy")
+def vexp32(x):  # pragma: no cover - compiled
+    """``exp(x)`` for a float32: ``2**n exp(r)``, degree-7 Taylor; ``inf`` above ``EXP32_MAX``, ``0``
+    below ``EXP32_MIN`` (subnormal results in between)."""
+    x = float32(x)
+    xc = min(max(x, EXP32_MIN), EXP32_MAX)
+    n = np.floor(xc * LOG2E32 + _HALF32)
+    r = (xc - n * LN2_HI32) - n * LN2_LO32
+    p = fma(_E32_7, r, _E32_6)
+    p = fma(p, r, _E32_5)
+    p = fma(p, r, _E32_4)
+    p = fma(p, r, _E32_3)
+    p = fma(p, r, _E32_2)
+    p = fma(p, r, _E32_1)
+    p = fma(p, r, _E32_0)
+    k = int32(n)
+    h = int32(k >> 1)  # 2**n as 2**h * 2**(n - h): both normal for every n in range
+    y = (p * bits_f32(int32((h + 127) << 23))) * bits_f32(int32((k - h + 127) << 23))
+    if x > EXP32_MAX:
+        y = F32(np.inf)
+    if x < EXP32_MIN:
+        y = F32(0.0)
+    if x != x:
+        y = x
+    return y
+
+
+@njit(inline="always", error_model="numpy")
+def vlog32(u):  # pragma: no cover - compiled
+    """``log(u)`` for a normal positive float32 (the RNG's uniforms): ``e ln 2 + 2 atanh((m - 1) / (m + 1))``."""
+    bits = f32_bits(float32(u))
+    e = int32((bits >> 23) - 127)
+    m = bits_f32(int32((bits & 0x7FFFFF) | (127 << 23)))
+    if m > SQRT2_32:
+        m = m * _HALF32
+        e = int32(e + 1)
+    s = (m - _ONE32) / (m + _ONE32)
+    s2 = s * s
+    p = fma(_L32_4, s2, _L32_3)
+    p = fma(p, s2, _L32_2)
+    p = fma(p, s2, _L32_1)
+    p = fma(p, s2, _L32_0)
+    fe = float32(e)
+    return fe * LN2_HI32 + (s * p + fe * LN2_LO32)
+
+
+@njit(inline="always", error_model="numpy")
+def vcos_sin_2pi32(u):  # pragma: no cover - compiled
+    """``(cos(2 pi u), sin(2 pi u))`` for a float32 ``u`` in ``[0, 1]`` (the RNG's uniforms): the exact
+    quarter-turn reduction of ``vcos_sin_2pi``, float32 Taylor polynomials."""
+    u = float32(u)
+    t = u - np.floor(u + _HALF32)
+    q = np.floor(_FOUR32 * t + _HALF32)
+    a = TWO_PI32 * (t - _QUARTER32 * q)
+    a2 = a * a
+    s = fma(_S32_4, a2, _S32_3)
+    s = fma(s, a2, _S32_2)
+    s = fma(s, a2, _S32_1)
+    s = fma(s, a2, _S32_0)
+    s = s * a
+    c = fma(_C32_5, a2, _C32_4)
+    c = fma(c, a2, _C32_3)
+    c = fma(c, a2, _C32_2)
+    c = fma(c, a2, _C32_1)
+    c = fma(c, a2, _C32_0)
+    k = int32(q) & 3
+    odd = int32(-(k & 1))
+    cb = f32_bits(c)
+    sb = f32_bits(s)
+    first = int32((cb & ~odd) | (sb & odd))
+    second = int32((sb & ~odd) | (cb & odd))
+    cos_v = bits_f32(int32(first ^ int32((((k + 1) >> 1) & 1) << 31)))
+    sin_v = bits_f32(int32(second ^ int32(((k >> 1) & 1) << 31)))
     return cos_v, sin_v
