@@ -28,29 +28,35 @@ from riskgpu.kernels.vmath import (
 EPS = np.finfo(np.float64).eps
 
 
-@njit(error_model="numpy")
-def _exp(x):
-    out = np.empty_like(x)
-    for i in range(x.size):
-        out[i] = vexp(x[i])
-    return out
+def _elementwise(f):
+    """``f`` applied to each element of an array in a compiled loop (the way the kernels call it)."""
+
+    @njit(error_model="numpy")
+    def apply(x):
+        out = np.empty_like(x)
+        for i in range(x.size):
+            out[i] = f(x[i])
+        return out
+
+    return apply
 
 
-@njit(error_model="numpy")
-def _log(x):
-    out = np.empty_like(x)
-    for i in range(x.size):
-        out[i] = vlog(x[i])
-    return out
+def _pairwise(f):
+    """``f``'s two results for each element, as two arrays."""
+
+    @njit(error_model="numpy")
+    def apply(u):
+        c = np.empty_like(u)
+        s = np.empty_like(u)
+        for i in range(u.size):
+            c[i], s[i] = f(u[i])
+        return c, s
+
+    return apply
 
 
-@njit(error_model="numpy")
-def _cos_sin(u):
-    c = np.empty_like(u)
-    s = np.empty_like(u)
-    for i in range(u.size):
-        c[i], s[i] = vcos_sin_2pi(u[i])
-    return c, s
+_exp, _log, _cos_sin = _elementwise(vexp), _elementwise(vlog), _pairwise(vcos_sin_2pi)
+_exp32, _log32, _cos_sin32 = _elementwise(vexp32), _elementwise(vlog32), _pairwise(vcos_sin_2pi32)
 
 
 def _ulps(a, b):
@@ -87,31 +93,6 @@ def test_cos_sin_2pi_within_4e_15_of_numpy_and_exact_at_quarter_turns():
     np.testing.assert_allclose(s, np.sin(2 * np.pi * u), rtol=0, atol=4e-15)
     c, s = _cos_sin(np.array([0.0, 0.25, 0.5, 0.75]))
     assert c.tolist() == [1.0, 0.0, -1.0, 0.0] and s.tolist() == [0.0, 1.0, 0.0, -1.0]
-
-
-@njit(error_model="numpy")
-def _exp32(x):
-    out = np.empty_like(x)
-    for i in range(x.size):
-        out[i] = vexp32(x[i])
-    return out
-
-
-@njit(error_model="numpy")
-def _log32(x):
-    out = np.empty_like(x)
-    for i in range(x.size):
-        out[i] = vlog32(x[i])
-    return out
-
-
-@njit(error_model="numpy")
-def _cos_sin32(u):
-    c = np.empty_like(u)
-    s = np.empty_like(u)
-    for i in range(u.size):
-        c[i], s[i] = vcos_sin_2pi32(u[i])
-    return c, s
 
 
 def _ulps32(got, want64):

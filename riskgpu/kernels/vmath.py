@@ -20,53 +20,41 @@ from llvmlite import ir
 from numba import float32, float64, int32, int64, njit, types
 from numba.extending import intrinsic
 
-
-@intrinsic
-def f64_bits(typingctx, x):
-    """The IEEE-754 bits of a float64 as an int64 (a bitcast, free in vector code)."""
-    if x != types.float64:
-        return None
-
-    def codegen(context, builder, sig, args):
-        return builder.bitcast(args[0], ir.IntType(64))
-
-    return types.int64(types.float64), codegen
+_WIDTHS = {
+    types.float64: (types.int64, ir.IntType(64), ir.DoubleType()),
+    types.float32: (types.int32, ir.IntType(32), ir.FloatType()),
+}
 
 
 @intrinsic
-def bits_f64(typingctx, n):
-    """The float64 whose IEEE-754 bits are the int64 ``n``."""
-    if n != types.int64:
+def float_bits(typingctx, x):
+    """The IEEE-754 bits of a float64 (float32) as an int64 (int32): a bitcast, free in vector code."""
+    if x not in _WIDTHS:
         return None
+    ity, llint, _ = _WIDTHS[x]
 
     def codegen(context, builder, sig, args):
-        return builder.bitcast(args[0], ir.DoubleType())
+        return builder.bitcast(args[0], llint)
 
-    return types.float64(types.int64), codegen
+    return ity(x), codegen
 
 
 @intrinsic
-def f32_bits(typingctx, x):
-    """The IEEE-754 bits of a float32 as an int32."""
-    if x != types.float32:
-        return None
+def bits_float(typingctx, n):
+    """The float64 (float32) whose IEEE-754 bits are the int64 (int32) ``n``."""
+    for fty, (ity, _, llfloat) in _WIDTHS.items():
+        if n == ity:
 
-    def codegen(context, builder, sig, args):
-        return builder.bitcast(args[0], ir.IntType(32))
+            def codegen(context, builder, sig, args, llfloat=llfloat):
+                return builder.bitcast(args[0], llfloat)
 
-    return types.int32(types.float32), codegen
+            return fty(n), codegen
+    return None
 
 
-@intrinsic
-def bits_f32(typingctx, n):
-    """The float32 whose IEEE-754 bits are the int32 ``n``."""
-    if n != types.int32:
-        return None
-
-    def codegen(context, builder, sig, args):
-        return builder.bitcast(args[0], ir.FloatType())
-
-    return types.float32(types.int32), codegen
+# the names the functions below read, one per width
+f64_bits = f32_bits = float_bits
+bits_f64 = bits_f32 = bits_float
 
 
 @intrinsic
