@@ -19,7 +19,7 @@ import numpy as np
 from numba import njit
 
 from riskgpu.kernels.cache import cached
-from riskgpu.kernels.vmath import f64_bits
+from riskgpu.kernels.vmath import float_bits
 
 #: Limbs: bit positions 0 .. 2097 of a finite float64's significand times 2**1074, plus room for carries.
 N_LIMBS = 72
@@ -39,7 +39,7 @@ def _accumulate(x, acc, span):  # pragma: no cover - compiled
                 return False
             if v == 0.0:
                 continue
-            bits = f64_bits(v)
+            bits = float_bits(v)
             e = (bits >> 52) & 0x7FF
             m = bits & 0xFFFFFFFFFFFFF
             if e == 0:  # subnormal: no hidden bit, the same weight as e = 1

@@ -13,11 +13,11 @@ from riskgpu.kernels.simd import simd_supported, tiles_simd
 
 
 def tile_kernel(model: object, product: object, dtype: np.dtype, n_steps: int) -> Callable:
-    """The CPU kernel of a pair for paths of ``n_steps``: the paths-inner one (``riskgpu.kernels.lanes``)
-    for the one-asset GBM with a European, digital or Asian; else the vector-drawing one
-    (``riskgpu.kernels.simd``) where it applies (``simd_supported``: paths of 8 Philox blocks or more); else
-    the per-path fused kernel (``riskgpu.kernels.tiles_cpu``). Same arguments, and tile sums that agree to the
-    last bits of the vectorised math."""
+    """The CPU kernel of a pair for paths of ``n_steps``: the paths-inner one (``riskgpu.kernels.lanes``) for
+    the one-asset GBM or Heston's Euler scheme with a European, digital or Asian (``lanes_product``); else the
+    vector-drawing one (``riskgpu.kernels.simd``) where it applies (``simd_supported``: paths of 8 Philox
+    blocks or more); else the per-path fused kernel (``riskgpu.kernels.tiles_cpu``). Same arguments, and tile
+    sums that agree to the last bits of the vectorised math."""
     if lanes_product(model, product) is not None:
         return tiles_lanes(model, product, dtype)
     if simd_supported(model, product, n_steps):

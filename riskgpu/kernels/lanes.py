@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from numba import float32, float64, int64, njit, prange, uint32, uint64
+from numba import int64, njit, prange, uint32, uint64
 
 from riskgpu.kernels.cache import cached
 from riskgpu.kernels.factory import TILE
@@ -50,12 +50,8 @@ def _lane_filler(dtype: np.dtype) -> Callable:
     name = np.dtype(dtype).name
     if name in _FILL:
         return _FILL[name]
-    if np.dtype(dtype) == np.float32:
-        fill = _fill32()
-    else:
-        fill = _fill64()
-    _FILL[name] = fill
-    return fill
+    _FILL[name] = _fill32() if np.dtype(dtype) == np.float32 else _fill64()
+    return _FILL[name]
 
 
 def _fill64() -> Callable:
@@ -179,7 +175,6 @@ def tiles_lanes(model: object, product: object, dtype: np.dtype) -> Callable:
     ms = model.slots
     fill = _lane_filler(dtype)
     nb_dtype = np.dtype(dtype)
-    cast = float32 if nb_dtype == np.float32 else float64
     exp = vexp32 if nb_dtype == np.float32 else vexp
     one = nb_dtype.type(1.0)
     zero = nb_dtype.type(0.0)
@@ -250,7 +245,7 @@ def tiles_lanes(model: object, product: object, dtype: np.dtype) -> Callable:
                         x = st[0]
                         al[lane] = zero if (has_barrier and updown * x >= uh) else al[lane]
                         if fix:
-                            ts[lane] = ts[lane] + (x if geometric else cast(exp(x)))
+                            ts[lane] = ts[lane] + (x if geometric else exp(x))
             i += n_rows
             c += nb
         for s in range(n_signs):
@@ -262,16 +257,16 @@ def tiles_lanes(model: object, product: object, dtype: np.dtype) -> Callable:
                 if asian:
                     strike, sign, n_total, past = pp[0], pp[1], pp[2], pp[7]
                     if geometric:
-                        avg = s0 * cast(exp((past + ts[lane]) / n_total))
+                        avg = s0 * exp((past + ts[lane]) / n_total)
                     else:
                         avg = (past + s0 * ts[lane]) / n_total
                     v = max(sign * (avg - strike), zero) * al[lane]
                 elif code == DIGITAL:
                     strike, sign, payout = pp[0], pp[1], pp[2]
-                    v = payout if sign * (s0 * cast(exp(x)) - strike) > zero else payout - payout
+                    v = payout if sign * (s0 * exp(x) - strike) > zero else payout - payout
                 else:
                     strike, sign = pp[0], pp[1]
-                    v = max(sign * (s0 * cast(exp(x)) - strike), zero)
+                    v = max(sign * (s0 * exp(x) - strike), zero)
                 v = v * disc
                 P[lane] = v if s == 0 else (P[lane] + v) * half
         sm = shift - shift

@@ -52,27 +52,19 @@ def bits_float(typingctx, n):
     return None
 
 
-# the names the functions below read, one per width
-f64_bits = f32_bits = float_bits
-bits_f64 = bits_f32 = bits_float
-
-
 @intrinsic
 def fma(typingctx, a, b, c):
     """``a * b + c`` rounded once, all float64 or all float32 (LLVM's ``llvm.fma``: one instruction on every
     x86-64 CPU with FMA3, and in vector loops; exact everywhere, a C library call on a CPU without it)."""
-    if a == b == c == types.float64:
-        d, ty = ir.DoubleType(), types.float64
-    elif a == b == c == types.float32:
-        d, ty = ir.FloatType(), types.float32
-    else:
+    if not (a == b == c and a in _WIDTHS):
         return None
+    d = _WIDTHS[a][2]
 
     def codegen(context, builder, sig, args):
         fn = builder.module.declare_intrinsic("llvm.fma", [d], ir.FunctionType(d, [d, d, d]))
         return builder.call(fn, args)
 
-    return ty(ty, ty, ty), codegen
+    return a(a, a, a), codegen
 
 
 def _ln2_split(bits: int = 32) -> tuple[float, float]:
@@ -101,10 +93,18 @@ _COS = tuple((-1.0) ** k / math.factorial(2 * k) for k in range(10))
 EXP_MAX = 709.78
 EXP_MIN = -745.2
 
-E0, E1, E2, E3, E4, E5, E6, E7, E8, E9, E10, E11, E12, E13 = _EXP
-L0, L1, L2, L3, L4, L5, L6, L7, L8, L9, L10 = _LOG
-S0, S1, S2, S3, S4, S5, S6, S7, S8 = _SIN
-C0, C1, C2, C3, C4, C5, C6, C7, C8, C9 = _COS
+# highest power first, for ``horner``
+_EXP_DESC, _LOG_DESC, _SIN_DESC, _COS_DESC = (tuple(reversed(c)) for c in (_EXP, _LOG, _SIN, _COS))
+
+
+@njit(inline="always", error_model="numpy")
+def horner(x, coeffs):  # pragma: no cover - compiled
+    """``coeffs[0] x**(n-1) + ... + coeffs[n-1]`` (highest power first) as a chain of fused multiply-adds;
+    ``coeffs`` a tuple of constants of ``x``'s type (the loop is unrolled, the constants folded)."""
+    p = coeffs[0]
+    for c in coeffs[1:]:
+        p = fma(p, x, c)
+    return p
 
 
 @njit(inline="always", error_model="numpy")
@@ -118,23 +118,10 @@ def vexp(x):  # pragma: no cover - compiled
     xc = min(max(x, EXP_MIN), EXP_MAX)
     n = math.floor(xc * LOG2E + 0.5)
     r = (xc - n * LN2_HI) - n * LN2_LO
-    p = E13
-    p = fma(p, r, E12)
-    p = fma(p, r, E11)
-    p = fma(p, r, E10)
-    p = fma(p, r, E9)
-    p = fma(p, r, E8)
-    p = fma(p, r, E7)
-    p = fma(p, r, E6)
-    p = fma(p, r, E5)
-    p = fma(p, r, E4)
-    p = fma(p, r, E3)
-    p = fma(p, r, E2)
-    p = fma(p, r, E1)
-    p = fma(p, r, E0)
+    p = horner(r, _EXP_DESC)
     k = int64(n)
     h = k >> 1  # 2**n as 2**h * 2**(n - h): both factors are normal numbers for every n in range
-    y = (p * bits_f64((h + 1023) << 52)) * bits_f64((k - h + 1023) << 52)
+    y = (p * bits_float((h + 1023) << 52)) * bits_float((k - h + 1023) << 52)
     if x > EXP_MAX:
         y = math.inf
     if x < EXP_MIN:
@@ -149,25 +136,15 @@ def vlog(u):  # pragma: no cover - compiled
     """``log(u)`` for a normal positive float64: ``e ln 2 + 2 atanh((m - 1) / (m + 1))``, ``m`` in
     ``[sqrt(1/2), sqrt(2))``. Within 2 ulp of ``numpy.log`` (zero, negative, subnormal, inf and nan
     inputs are outside its range)."""
-    bits = f64_bits(float64(u))
+    bits = float_bits(float64(u))
     e = (bits >> 52) - 1023
-    m = bits_f64((bits & 0xFFFFFFFFFFFFF) | (1023 << 52))
+    m = bits_float((bits & 0xFFFFFFFFFFFFF) | (1023 << 52))
     if m > SQRT2:
         m = m * 0.5
         e = e + 1
     s = (m - 1.0) / (m + 1.0)
     s2 = s * s
-    p = L10
-    p = fma(p, s2, L9)
-    p = fma(p, s2, L8)
-    p = fma(p, s2, L7)
-    p = fma(p, s2, L6)
-    p = fma(p, s2, L5)
-    p = fma(p, s2, L4)
-    p = fma(p, s2, L3)
-    p = fma(p, s2, L2)
-    p = fma(p, s2, L1)
-    p = fma(p, s2, L0)
+    p = horner(s2, _LOG_DESC)
     fe = float64(e)
     return fe * LN2_HI + (s * p + fe * LN2_LO)
 
@@ -185,35 +162,18 @@ def vcos_sin_2pi(u):  # pragma: no cover - compiled
     q = math.floor(4.0 * t + 0.5)
     a = TWO_PI * (t - 0.25 * q)
     a2 = a * a
-    s = S8
-    s = fma(s, a2, S7)
-    s = fma(s, a2, S6)
-    s = fma(s, a2, S5)
-    s = fma(s, a2, S4)
-    s = fma(s, a2, S3)
-    s = fma(s, a2, S2)
-    s = fma(s, a2, S1)
-    s = fma(s, a2, S0)
+    s = horner(a2, _SIN_DESC)
     s = s * a
-    c = C9
-    c = fma(c, a2, C8)
-    c = fma(c, a2, C7)
-    c = fma(c, a2, C6)
-    c = fma(c, a2, C5)
-    c = fma(c, a2, C4)
-    c = fma(c, a2, C3)
-    c = fma(c, a2, C2)
-    c = fma(c, a2, C1)
-    c = fma(c, a2, C0)
+    c = horner(a2, _COS_DESC)
     # the quarter turn k = q mod 4: (c, s), (-s, c), (-c, -s), (s, -c), as bit operations (no branches)
     k = int64(q) & 3
     odd = -(k & 1)  # all ones for k = 1, 3: swap
-    cb = f64_bits(c)
-    sb = f64_bits(s)
+    cb = float_bits(c)
+    sb = float_bits(s)
     first = (cb & ~odd) | (sb & odd)
     second = (sb & ~odd) | (cb & odd)
-    cos_v = bits_f64(first ^ ((((k + 1) >> 1) & 1) << 63))  # negated for k = 1, 2
-    sin_v = bits_f64(second ^ (((k >> 1) & 1) << 63))  # negated for k = 2, 3
+    cos_v = bits_float(first ^ ((((k + 1) >> 1) & 1) << 63))  # negated for k = 1, 2
+    sin_v = bits_float(second ^ (((k >> 1) & 1) << 63))  # negated for k = 2, 3
     return cos_v, sin_v
 
 
@@ -233,10 +193,7 @@ L32 = tuple(F32(v) for v in _LOG[:5])
 #: sin up to a^9, cos up to a^10 on [-pi/4, pi/4].
 S32 = tuple(F32(v) for v in _SIN[:5])
 C32 = tuple(F32(v) for v in _COS[:6])
-_E32_0, _E32_1, _E32_2, _E32_3, _E32_4, _E32_5, _E32_6, _E32_7 = E32
-_L32_0, _L32_1, _L32_2, _L32_3, _L32_4 = L32
-_S32_0, _S32_1, _S32_2, _S32_3, _S32_4 = S32
-_C32_0, _C32_1, _C32_2, _C32_3, _C32_4, _C32_5 = C32
+_E32_DESC, _L32_DESC, _S32_DESC, _C32_DESC = (tuple(reversed(c)) for c in (E32, L32, S32, C32))
 _HALF32 = F32(0.5)
 _QUARTER32 = F32(0.25)
 _FOUR32 = F32(4.0)
@@ -251,16 +208,10 @@ def vexp32(x):  # pragma: no cover - compiled
     xc = min(max(x, EXP32_MIN), EXP32_MAX)
     n = np.floor(xc * LOG2E32 + _HALF32)
     r = (xc - n * LN2_HI32) - n * LN2_LO32
-    p = fma(_E32_7, r, _E32_6)
-    p = fma(p, r, _E32_5)
-    p = fma(p, r, _E32_4)
-    p = fma(p, r, _E32_3)
-    p = fma(p, r, _E32_2)
-    p = fma(p, r, _E32_1)
-    p = fma(p, r, _E32_0)
+    p = horner(r, _E32_DESC)
     k = int32(n)
     h = int32(k >> 1)  # 2**n as 2**h * 2**(n - h): both normal for every n in range
-    y = (p * bits_f32(int32((h + 127) << 23))) * bits_f32(int32((k - h + 127) << 23))
+    y = (p * bits_float(int32((h + 127) << 23))) * bits_float(int32((k - h + 127) << 23))
     if x > EXP32_MAX:
         y = F32(np.inf)
     if x < EXP32_MIN:
@@ -273,18 +224,15 @@ def vexp32(x):  # pragma: no cover - compiled
 @njit(inline="always", error_model="numpy")
 def vlog32(u):  # pragma: no cover - compiled
     """``log(u)`` for a normal positive float32 (the RNG's uniforms): ``e ln 2 + 2 atanh((m - 1) / (m + 1))``."""
-    bits = f32_bits(float32(u))
+    bits = float_bits(float32(u))
     e = int32((bits >> 23) - 127)
-    m = bits_f32(int32((bits & 0x7FFFFF) | (127 << 23)))
+    m = bits_float(int32((bits & 0x7FFFFF) | (127 << 23)))
     if m > SQRT2_32:
         m = m * _HALF32
         e = int32(e + 1)
     s = (m - _ONE32) / (m + _ONE32)
     s2 = s * s
-    p = fma(_L32_4, s2, _L32_3)
-    p = fma(p, s2, _L32_2)
-    p = fma(p, s2, _L32_1)
-    p = fma(p, s2, _L32_0)
+    p = horner(s2, _L32_DESC)
     fe = float32(e)
     return fe * LN2_HI32 + (s * p + fe * LN2_LO32)
 
@@ -298,22 +246,15 @@ def vcos_sin_2pi32(u):  # pragma: no cover - compiled
     q = np.floor(_FOUR32 * t + _HALF32)
     a = TWO_PI32 * (t - _QUARTER32 * q)
     a2 = a * a
-    s = fma(_S32_4, a2, _S32_3)
-    s = fma(s, a2, _S32_2)
-    s = fma(s, a2, _S32_1)
-    s = fma(s, a2, _S32_0)
+    s = horner(a2, _S32_DESC)
     s = s * a
-    c = fma(_C32_5, a2, _C32_4)
-    c = fma(c, a2, _C32_3)
-    c = fma(c, a2, _C32_2)
-    c = fma(c, a2, _C32_1)
-    c = fma(c, a2, _C32_0)
+    c = horner(a2, _C32_DESC)
     k = int32(q) & 3
     odd = int32(-(k & 1))
-    cb = f32_bits(c)
-    sb = f32_bits(s)
+    cb = float_bits(c)
+    sb = float_bits(s)
     first = int32((cb & ~odd) | (sb & odd))
     second = int32((sb & ~odd) | (cb & odd))
-    cos_v = bits_f32(int32(first ^ int32((((k + 1) >> 1) & 1) << 31)))
-    sin_v = bits_f32(int32(second ^ int32(((k >> 1) & 1) << 31)))
+    cos_v = bits_float(int32(first ^ int32((((k + 1) >> 1) & 1) << 31)))
+    sin_v = bits_float(int32(second ^ int32(((k >> 1) & 1) << 31)))
     return cos_v, sin_v
