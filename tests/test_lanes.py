@@ -12,7 +12,7 @@ import riskgpu as rg
 from riskgpu.api import make_job
 from riskgpu.backends import cpu
 from riskgpu.kernels import kernel_sample, tiles_cpu
-from riskgpu.kernels.lanes import CHUNK, MIN_TASKS, lanes_product, tiles_lanes
+from riskgpu.kernels.lanes import _CACHE, CHUNK, GROUP, MIN_TASKS, lanes_product, tiles_lanes
 
 GBM = rg.GBM(spot=100.0, vol=0.25, rate=0.03, div=0.01)
 HESTON = rg.Heston(spot=100.0, v0=0.04, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7, rate=0.03, scheme="euler")
@@ -88,7 +88,7 @@ def test_lanes_kernel_matches_the_per_path_kernel(name, dtype):
 def test_lanes_kernel_batches_are_whole_tiles():
     # any split of the tiles gives the same bytes (the deterministic-sum contract), across task boundaries
     product, n_steps, _ = CASES["asian_down_out_antithetic"]
-    n_tiles = 2 * MIN_TASKS + 7  # tasks of 2 tiles whole, of 1 in the parts below
+    n_tiles = 2 * MIN_TASKS + 7  # tasks of GROUP tiles, a partial group last; 3-tile and odd-sized parts below
     job = make_job(
         product, GBM, n_paths=64 * n_tiles, n_steps=n_steps, seed=5, dtype="float64", antithetic=True, stream=0
     )
@@ -97,6 +97,28 @@ def test_lanes_kernel_batches_are_whole_tiles():
     parts = [cpu.tile_sums(job, a, b - a) for a, b in ((0, 3), (3, MIN_TASKS + 1), (MIN_TASKS + 1, n_tiles))]
     assert whole.tobytes() == np.concatenate([p[0] for p in parts]).tobytes()
     assert whole_sq.tobytes() == np.concatenate([p[1] for p in parts]).tobytes()
+
+
+def test_512_bit_vectors_change_no_bit_of_the_tile_sums(monkeypatch):
+    # the vector width is code generation only (no reassociation, no fast-math): RISKGPU_VECTOR_WIDTH=auto
+    # (LLVM's 256 bits on these Xeons) compiles another kernel with the same bytes out
+    product, n_steps, antithetic = CASES["european_put_7_antithetic"]
+    job = make_job(
+        product,
+        GBM,
+        n_paths=64 * (GROUP + 3),
+        n_steps=n_steps,
+        seed=2,
+        dtype="float64",
+        antithetic=antithetic,
+        stream=0,
+    )
+    wide = _sums(tiles_lanes(GBM, product, job.dtype), job)
+    monkeypatch.setenv("RISKGPU_VECTOR_WIDTH", "auto")
+    auto_kernel = tiles_lanes(GBM, product, job.dtype)
+    assert any(key[-1] == "auto" for key in _CACHE)
+    auto = _sums(auto_kernel, job)
+    assert wide[0].tobytes() == auto[0].tobytes() and wide[1].tobytes() == auto[1].tobytes()
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])

@@ -2,11 +2,15 @@
 
 ``riskgpu.kernels.simd`` draws normals in vector loops but then runs each path's steps one path at a
 time, so the per-step ``exp`` of an Asian's fixing is a scalar C library call, and it is half the time.
-Here a tile's ``TILE`` paths are the lanes of every loop: a chunk of ``CHUNK`` Philox blocks is drawn for
-all lanes (``Z[4 b + k, lane]``), then each step updates every lane's model state (the model's own step
-function, the state kept as ``S[k, sign, lane]``), barrier flag and running sum in one loop of
-straight-line code (``vmath.vexp`` in place of the C library's ``exp``) that LLVM turns into AVX2/AVX-512
-code. The antithetic pair's second path reads the same normals with the sign flipped, in the same pass.
+Here the paths of ``GROUP`` consecutive tiles (``LANES`` paths) are the lanes of every loop: a chunk of
+``CHUNK`` Philox blocks is drawn for all lanes (``Z[4 b + k, lane]``), then each step updates every lane's
+model state (the model's own step function, the state kept as ``S[k, sign, lane]``), barrier flag and
+running sum in one loop of straight-line code (``vmath.vexp`` in place of the C library's ``exp``) that
+LLVM turns into 512-bit AVX-512 code (``vmath.wide_vectors``; AVX2 without it). The antithetic pair's second
+path reads the same normals with the sign flipped, in the same pass. Each tile's sums are then taken over
+its own 32 lanes in index order, so grouping changes no bit of any tile's sums; it spreads the fixed cost of
+a pass (the loops' set-up, the drawing call) over 256 paths instead of 32, which is most of the time of a
+1-step path.
 
 For the models whose step is straight-line code (the one-asset GBM, Heston's full-truncation Euler) with
 the products whose observation is written here for lanes (the European, the digital, the Asian:
@@ -27,30 +31,34 @@ from numba import int64, njit, prange, uint32, uint64
 from riskgpu.kernels.cache import cached
 from riskgpu.kernels.factory import TILE
 from riskgpu.kernels.simd import _normals2, _normals4, box_muller32, uniform32
-from riskgpu.kernels.vmath import vexp, vexp32
+from riskgpu.kernels.vmath import vector_width, vexp, vexp32, wide_vectors
 from riskgpu.rng.philox import philox4x32
 
-#: Philox blocks drawn per chunk for every lane: 64 normals x 32 lanes (16 KB of float64, in L1).
-CHUNK = 16
-#: Tiles one parallel task runs at most (its scratch arrays are allocated once per task, not per tile); fewer
-#: below ``MIN_TASKS`` tasks, so up to 64 threads have about 4 each. Any split gives the same tile sums.
+#: Tiles stepped side by side in one pass: their ``LANES`` paths are the vector loops' lanes.
+GROUP = 8
+LANES = GROUP * TILE
+#: Philox blocks drawn per chunk for every lane: 16 normals x 256 lanes (32 KB of float64, in L1).
+CHUNK = 4
+#: Tiles one parallel task runs at most (a multiple of ``GROUP``; its scratch arrays are allocated once per
+#: task, not per pass); fewer below ``MIN_TASKS`` tasks, so up to 64 threads have about 4 each. Any split
+#: gives the same tile sums.
 TASK_TILES = 64
 MIN_TASKS = 256
 _LOW = 0xFFFFFFFF
 #: Product codes of the specialised kernels.
 EUROPEAN, DIGITAL, ASIAN = 0, 1, 2
 
-_FILL: dict[str, Callable] = {}
+_FILL: dict[tuple[str, str], Callable] = {}
 _CACHE: dict[tuple, Callable] = {}
 
 
 def _lane_filler(dtype: np.dtype) -> Callable:
-    """``fill(Z, W, first, j0, n_blk, pair_only, k0, k1, stream)``, compiled once per dtype (not inlined:
-    every kernel calls the same vector loops); ``W`` (4, TILE) uint32 scratch for the float32 form."""
-    name = np.dtype(dtype).name
-    if name in _FILL:
-        return _FILL[name]
-    _FILL[name] = _fill32() if np.dtype(dtype) == np.float32 else _fill64()
+    """``fill(Z, W, first, j0, n_blk, pair_only, k0, k1, stream)``, compiled once per dtype and vector width
+    (not inlined: every kernel calls the same vector loops); ``W`` (4, LANES) uint32 scratch for the float32
+    form."""
+    name = (np.dtype(dtype).name, vector_width())
+    if name not in _FILL:
+        _FILL[name] = _fill32() if np.dtype(dtype) == np.float32 else _fill64()
     return _FILL[name]
 
 
@@ -60,18 +68,19 @@ def _fill64() -> Callable:
 
     @njit(error_model="numpy")
     def fill(Z, W, first, j0, n_blk, pair_only, k0, k1, stream):  # pragma: no cover - compiled
-        """Blocks ``j0 .. j0 + n_blk - 1`` of samples ``first .. first + TILE - 1``: block ``j0 + b`` of
+        """Blocks ``j0 .. j0 + n_blk - 1`` of samples ``first .. first + LANES - 1``: block ``j0 + b`` of
         lane ``l`` at ``Z[4 b : 4 b + 4, l]``. ``pair_only``: paths of at most 2 normals, only ``Z[0:2]``.
         Philox and the float64 transform in one loop (split in two loops it measured 3.5x slower)."""
+        wide_vectors()
         if pair_only:  # its own loop: the second pair is not computed at all
             j = uint32(j0)
-            for lane in range(TILE):
+            for lane in range(LANES):
                 u = uint64(first + lane)
                 Z[0, lane], Z[1, lane] = normals2(j, uint32(u & uint64(_LOW)), uint32(u >> uint64(32)), stream, k0, k1)
             return
         for b in range(n_blk):
             j = uint32(j0 + b)
-            for lane in range(TILE):
+            for lane in range(LANES):
                 u = uint64(first + lane)
                 z0, z1, z2, z3 = normals4(j, uint32(u & uint64(_LOW)), uint32(u >> uint64(32)), stream, k0, k1)
                 Z[4 * b, lane] = z0
@@ -86,20 +95,21 @@ def _fill32() -> Callable:
     @njit(error_model="numpy")
     def fill(Z, W, first, j0, n_blk, pair_only, k0, k1, stream):  # pragma: no cover - compiled
         """``_fill64``'s blocks in float32: the Philox words of a block for all lanes into ``W`` first, then
-        the float32 transform in a loop of its own (8 lanes to a 256-bit vector; in the Philox loop, where
+        the float32 transform in a loop of its own (16 lanes to a 512-bit vector; in the Philox loop, where
         the counters' products are 64-bit, it measured 2x slower)."""
+        wide_vectors()
         for b in range(n_blk):
             j = uint32(j0 + b)
-            for lane in range(TILE):
+            for lane in range(LANES):
                 u = uint64(first + lane)
                 W[0, lane], W[1, lane], W[2, lane], W[3, lane] = philox4x32(
                     j, uint32(u & uint64(_LOW)), uint32(u >> uint64(32)), stream, k0, k1
                 )
-            for lane in range(TILE):
+            for lane in range(LANES):
                 Z[4 * b, lane], Z[4 * b + 1, lane] = box_muller32(uniform32(W[0, lane]), uniform32(W[1, lane]))
             if pair_only:  # paths of at most 2 normals: one block, its first pair
                 return
-            for lane in range(TILE):
+            for lane in range(LANES):
                 Z[4 * b + 2, lane], Z[4 * b + 3, lane] = box_muller32(uniform32(W[2, lane]), uniform32(W[3, lane]))
 
     return fill
@@ -166,7 +176,7 @@ def tiles_lanes(model: object, product: object, dtype: np.dtype) -> Callable:
             "tiles_lanes takes the one-asset GBM or Heston (Euler) with a European, digital or Asian, not "
             f"{type(model).__name__} ({getattr(model, 'kernel_id', None)}) with {type(product).__name__}"
         )
-    key = (model.kernel_id, code, np.dtype(dtype).name)
+    key = (model.kernel_id, code, np.dtype(dtype).name, vector_width())
     if key in _CACHE:
         return _CACHE[key]
     n_state = _STATE_LEN[model.kernel_id]
@@ -181,13 +191,15 @@ def tiles_lanes(model: object, product: object, dtype: np.dtype) -> Callable:
     half = nb_dtype.type(0.5)
     asian = code == ASIAN
 
-    @njit(error_model="numpy")
-    def tile(
-        base, n_samples, Z, W, S, T, A, P, antithetic, k0, k1, stream, mp, pp, n_steps, disc, shift
+    # Inlined into ``task`` (one compiled function per kernel); arrays are indexed, never sliced: a view is
+    # a reference count taken and dropped (atomic operations) in the step loop.
+    @njit(error_model="numpy", inline="always")
+    def group(
+        t0, sums, sqs, n_samples, Z, W, S, T, A, P, base, antithetic, k0, k1, stream, mp, pp, n_steps, disc, shift
     ):  # pragma: no cover - compiled
-        """One tile's (sum, sum of squares); ``S`` (n_state, 2, TILE) the model state of each sign's lanes
-        (``S[0]`` the log-spot), ``T``, ``A`` (2, TILE) their running sums and alive flags, ``P`` (TILE,)
-        the lanes' samples."""
+        """Tiles ``t0 .. t0 + GROUP - 1`` (those below ``len(sums)``) into ``sums``, ``sqs``; ``base`` the first
+        lane's sample. ``S`` (n_state, 2, LANES) the model state of each sign's lanes (``S[0]`` the log-spot),
+        ``T``, ``A`` (2, LANES) their running sums and alive flags, ``P`` (LANES,) the lanes' samples."""
         s0 = mp[0]
         n_signs = 2 if antithetic else 1
         alive0 = one
@@ -208,7 +220,7 @@ def tiles_lanes(model: object, product: object, dtype: np.dtype) -> Callable:
                 alive0 = zero
         st0 = m_init(mp)
         for s in range(n_signs):
-            for lane in range(TILE):
+            for lane in range(LANES):
                 store(S, s, lane, st0)
                 T[s, lane] = zero
                 A[s, lane] = alive0
@@ -228,39 +240,34 @@ def tiles_lanes(model: object, product: object, dtype: np.dtype) -> Callable:
                     if left == 0:
                         fix = True
                         left = every
-                za = Z[r * ms]
-                zb = Z[r * ms + ms - 1]  # the step's second normal (its first again for a 1-slot model)
+                ra = r * ms
+                rb = ra + ms - 1  # the step's second normal (its first again for a 1-slot model)
                 for s in range(n_signs):
                     sg = one if s == 0 else -one
                     if not (has_barrier or fix):  # the European's steps, and the Asian's between fixings
-                        for lane in range(TILE):
-                            st, _ = m_step(load(S, s, lane), sg * za[lane], sg * zb[lane], zero, mp)
+                        for lane in range(LANES):
+                            st, _ = m_step(load(S, s, lane), sg * Z[ra, lane], sg * Z[rb, lane], zero, mp)
                             store(S, s, lane, st)
                         continue
-                    ts = T[s]
-                    al = A[s]
-                    for lane in range(TILE):
-                        st, _ = m_step(load(S, s, lane), sg * za[lane], sg * zb[lane], zero, mp)
+                    for lane in range(LANES):
+                        st, _ = m_step(load(S, s, lane), sg * Z[ra, lane], sg * Z[rb, lane], zero, mp)
                         store(S, s, lane, st)
                         x = st[0]
-                        al[lane] = zero if (has_barrier and updown * x >= uh) else al[lane]
+                        A[s, lane] = zero if (has_barrier and updown * x >= uh) else A[s, lane]
                         if fix:
-                            ts[lane] = ts[lane] + (x if geometric else exp(x))
+                            T[s, lane] = T[s, lane] + (x if geometric else exp(x))
             i += n_rows
             c += nb
         for s in range(n_signs):
-            xs = S[0, s]
-            ts = T[s]
-            al = A[s]
-            for lane in range(TILE):
-                x = xs[lane]
+            for lane in range(LANES):
+                x = S[0, s, lane]
                 if asian:
                     strike, sign, n_total, past = pp[0], pp[1], pp[2], pp[7]
                     if geometric:
-                        avg = s0 * exp((past + ts[lane]) / n_total)
+                        avg = s0 * exp((past + T[s, lane]) / n_total)
                     else:
-                        avg = (past + s0 * ts[lane]) / n_total
-                    v = max(sign * (avg - strike), zero) * al[lane]
+                        avg = (past + s0 * T[s, lane]) / n_total
+                    v = max(sign * (avg - strike), zero) * A[s, lane]
                 elif code == DIGITAL:
                     strike, sign, payout = pp[0], pp[1], pp[2]
                     v = payout if sign * (s0 * exp(x) - strike) > zero else payout - payout
@@ -269,36 +276,47 @@ def tiles_lanes(model: object, product: object, dtype: np.dtype) -> Callable:
                     v = max(sign * (s0 * exp(x) - strike), zero)
                 v = v * disc
                 P[lane] = v if s == 0 else (P[lane] + v) * half
-        sm = shift - shift
-        sq = shift - shift
-        for lane in range(TILE):
-            if base + lane < n_samples:
-                y = P[lane] - shift
-                sm += y
-                sq += y * y
-        return sm, sq
+        for g in range(min(GROUP, sums.shape[0] - t0)):  # each tile's own lanes, in index order
+            sm = shift - shift
+            sq = shift - shift
+            for lane in range(g * TILE, g * TILE + TILE):
+                if base + lane < n_samples:
+                    y = P[lane] - shift
+                    sm += y
+                    sq += y * y
+            sums[t0 + g] = sm
+            sqs[t0 + g] = sq
 
+    @njit(error_model="numpy")
+    def task(
+        t_lo, t_hi, first_tile, n_samples, sums, sqs, antithetic, k0, k1, stream, mp, pp, n_steps, disc, shift
+    ):  # pragma: no cover - compiled
+        """Tiles ``t_lo .. t_hi - 1`` of ``sums``, a group at a time, with scratch arrays of its own."""
+        wide_vectors()
+        Z = np.empty((4 * CHUNK, LANES), dtype=nb_dtype)
+        W = np.empty((4, LANES), dtype=np.uint32)
+        S = np.empty((n_state, 2, LANES), dtype=nb_dtype)
+        T = np.empty((2, LANES), dtype=nb_dtype)
+        A = np.empty((2, LANES), dtype=nb_dtype)
+        P = np.empty(LANES, dtype=nb_dtype)
+        for t0 in range(t_lo, t_hi, GROUP):
+            base = (first_tile + t0) * TILE
+            group(t0, sums, sqs, n_samples, Z, W, S, T, A, P, base,
+                  antithetic, k0, k1, stream, mp, pp, n_steps, disc, shift)  # fmt: skip
+
+    # the parallel loop only calls ``task``: numba's array analysis of a prange body fails on the inlined
+    # Heston step's tuples, and the loop's own code stays small
     @njit(parallel=True, error_model="numpy")
     def kernel(
         first_tile, n_samples, sums, sqs, antithetic, k0, k1, stream, mp, pp, n_steps, disc, shift
     ):  # pragma: no cover - compiled
         n_tiles = sums.shape[0]
-        per = max(1, min(TASK_TILES, n_tiles // MIN_TASKS))
+        per = GROUP * max(1, min(TASK_TILES, n_tiles // MIN_TASKS) // GROUP)
         n_tasks = (n_tiles + per - 1) // per
-        for task in prange(n_tasks):
-            Z = np.empty((4 * CHUNK, TILE), dtype=nb_dtype)
-            W = np.empty((4, TILE), dtype=np.uint32)
-            S = np.empty((n_state, 2, TILE), dtype=nb_dtype)
-            T = np.empty((2, TILE), dtype=nb_dtype)
-            A = np.empty((2, TILE), dtype=nb_dtype)
-            P = np.empty(TILE, dtype=nb_dtype)
-            for t in range(task * per, min(n_tiles, (task + 1) * per)):
-                base = (first_tile + t) * TILE
-                sm, sq = tile(
-                    base, n_samples, Z, W, S, T, A, P, antithetic, k0, k1, stream, mp, pp, n_steps, disc, shift
-                )
-                sums[t] = sm
-                sqs[t] = sq
+        for j in prange(n_tasks):
+            t_hi = min(n_tiles, (j + 1) * per)
+            task(j * per, t_hi, first_tile, n_samples, sums, sqs,
+                 antithetic, k0, k1, stream, mp, pp, n_steps, disc, shift)  # fmt: skip
 
     _CACHE[key] = cached(kernel, ("tiles_lanes", key))
     return kernel

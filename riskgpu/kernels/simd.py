@@ -25,7 +25,7 @@ from numba import float32, float64, int64, njit, prange, uint32, uint64
 
 from riskgpu.kernels.cache import cached
 from riskgpu.kernels.factory import TILE, steppers
-from riskgpu.kernels.vmath import vcos_sin_2pi, vcos_sin_2pi32, vlog, vlog32
+from riskgpu.kernels.vmath import vcos_sin_2pi, vcos_sin_2pi32, vector_width, vlog, vlog32, wide_vectors
 from riskgpu.rng.philox import _F32_HALF, _F32_SCALE, _F64_HALF, _F64_SCALE, philox4x32
 
 #: Philox blocks buffered per tile (4 normals each: 8 KB of float64, in L1).
@@ -106,13 +106,13 @@ def _normals2(dtype: np.dtype) -> Callable:
     return normals2
 
 
-_FILL: dict[str, Callable] = {}
+_FILL: dict[tuple[str, str], Callable] = {}
 
 
 def _filler(dtype: np.dtype) -> Callable:
     # one compiled function per dtype, called (not inlined) by every kernel: the vectorised loops are
-    # compiled once, not in each kernel and at each call site (that took 15 s a kernel)
-    name = np.dtype(dtype).name
+    # compiled once, not in each kernel and at each call site (that took 15 s a kernel); per vector width
+    name = (np.dtype(dtype).name, vector_width())
     if name in _FILL:
         return _FILL[name]
     normals4 = _normals4(dtype)
@@ -123,6 +123,7 @@ def _filler(dtype: np.dtype) -> Callable:
         """Blocks ``j0 .. j0 + n_blk - 1`` of samples ``first .. first + n_lanes - 1``: lane ``l``'s block
         ``j0 + b`` at ``buf[4 (l n_blk + b) : + 4]``. The inner loop (vectorised) runs over the blocks of
         a path, or over the paths when each has one block."""
+        wide_vectors()
         if n_blk == 1:  # one block a path (a step or a few): the loop runs over the paths
             for lane in range(n_lanes):
                 u = uint64(first + lane)
@@ -175,7 +176,7 @@ def tiles_simd(model: object, product: object, dtype: np.dtype) -> Callable:
     ``first_tile + t``, lanes in index order. Tested against the reference backend and the per-path
     kernel on the same counters.
     """
-    key = (model.kernel_id, type(product), model.slots, product.slots, np.dtype(dtype).name)
+    key = (model.kernel_id, type(product), model.slots, product.slots, np.dtype(dtype).name, vector_width())
     if key in _CACHE:
         return _CACHE[key]
     st = steppers(model, product)

@@ -13,6 +13,7 @@ Coefficients are derived here (Taylor and atanh series, ``ln 2`` split for exact
 from __future__ import annotations
 
 import math
+import os
 from decimal import Decimal, localcontext
 
 import numpy as np
@@ -65,6 +66,42 @@ def fma(typingctx, a, b, c):
         return builder.call(fn, args)
 
     return a(a, a, a), codegen
+
+
+#: What ``wide_vectors`` asks of LLVM, from ``RISKGPU_VECTOR_WIDTH``: ``512`` (the default) or ``auto``.
+VECTOR_WIDTHS = ("512", "auto")
+
+
+def vector_width() -> str:
+    """``RISKGPU_VECTOR_WIDTH``: ``"512"`` (default: riskgpu's vector loops use 512-bit registers where the CPU
+    has AVX-512) or ``"auto"`` (LLVM's own choice for the CPU, 256 bits on recent Intel Xeons). Anything else
+    is an error naming the variable and the value."""
+    raw = os.environ.get("RISKGPU_VECTOR_WIDTH", "512")
+    value = raw.strip().lower()
+    if value not in VECTOR_WIDTHS:
+        raise ValueError(f"RISKGPU_VECTOR_WIDTH={raw!r}: expected one of {', '.join(VECTOR_WIDTHS)}")
+    return value
+
+
+@intrinsic
+def wide_vectors(typingctx):
+    """Marks the function being compiled ``"prefer-vector-width"="512"`` (LLVM's per-function form of clang's
+    ``-mprefer-vector-width=512``) when ``vector_width()`` is ``"512"``: its loops then vectorise to 512-bit
+    registers on an AVX-512 CPU, where LLVM's tuning for recent Xeons stops at 256. Per function, unlike
+    numba's process-wide ``NUMBA_CPU_FEATURES``, so a user's other numba code is untouched; without AVX-512
+    it changes nothing. Call it first in a function that is compiled on its own (not ``inline="always"``)."""
+
+    def codegen(context, builder, sig, args):
+        if vector_width() == "512":
+            # llvmlite validates attribute names against a fixed list that has no key="value" attributes;
+            # the set it keeps is printed as is, so the string attribute goes in through set.add
+            try:
+                set.add(builder.function.attributes, '"prefer-vector-width"="512"')
+            except TypeError:  # a future llvmlite with another container: no hint, same results
+                pass
+        return context.get_dummy_value()
+
+    return types.none(), codegen
 
 
 def _ln2_split(bits: int = 32) -> tuple[float, float]:
