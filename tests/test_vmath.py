@@ -17,6 +17,8 @@ from riskgpu.kernels.vmath import (
     EXP32_MIN,
     EXP_MAX,
     EXP_MIN,
+    vcos_2pi,
+    vcos_2pi32,
     vcos_sin_2pi,
     vcos_sin_2pi32,
     vector_width,
@@ -59,6 +61,7 @@ def _pairwise(f):
 
 _exp, _log, _cos_sin = _elementwise(vexp), _elementwise(vlog), _pairwise(vcos_sin_2pi)
 _exp32, _log32, _cos_sin32 = _elementwise(vexp32), _elementwise(vlog32), _pairwise(vcos_sin_2pi32)
+_cos, _cos32 = _elementwise(vcos_2pi), _elementwise(vcos_2pi32)
 
 
 def _ulps(a, b):
@@ -95,6 +98,21 @@ def test_cos_sin_2pi_within_4e_15_of_numpy_and_exact_at_quarter_turns():
     np.testing.assert_allclose(s, np.sin(2 * np.pi * u), rtol=0, atol=4e-15)
     c, s = _cos_sin(np.array([0.0, 0.25, 0.5, 0.75]))
     assert c.tolist() == [1.0, 0.0, -1.0, 0.0] and s.tolist() == [0.0, 1.0, 0.0, -1.0]
+
+
+def test_cos_2pi_alone_within_1e_15_of_numpy_over_the_uniforms_and_exact_at_quarter_turns():
+    # the contract's float64 uniforms (x + 0.5) 2**-32, random and a sweep, and both ends
+    rng = np.random.default_rng(7)
+    x = np.concatenate([rng.integers(0, 2**32, 300_000), np.arange(0, 2**32, 2**14 + 1), [0, 2**32 - 1]])
+    u = (x.astype(np.float64) + 0.5) * 2.0**-32
+    np.testing.assert_allclose(_cos(u), np.cos(2 * np.pi * u), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(_cos(u), _cos_sin(u)[0], rtol=0, atol=1e-15)
+    assert _cos(np.array([0.0, 0.25, 0.5, 0.75, 1.0])).tolist() == [1.0, 0.0, -1.0, 0.0, 1.0]
+    u32 = ((np.arange(0, 2**24, 61, dtype=np.float64) + 0.5) * 2.0**-24).astype(np.float32)
+    got = _cos32(u32)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, np.cos(2 * np.pi * u32.astype(np.float64)), rtol=0, atol=1.5e-7)
+    assert _cos32(np.array([0.0, 0.25, 0.5, 0.75, 1.0], dtype=np.float32)).tolist() == [1.0, 0.0, -1.0, 0.0, 1.0]
 
 
 def _ulps32(got, want64):

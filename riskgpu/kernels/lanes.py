@@ -30,7 +30,15 @@ from numba import int64, njit, prange, uint32, uint64
 
 from riskgpu.kernels.cache import cached
 from riskgpu.kernels.factory import TILE
-from riskgpu.kernels.simd import _normals2, _normals4, box_muller32, uniform32
+from riskgpu.kernels.simd import (
+    _normals2,
+    _normals4,
+    _uniform,
+    box_muller32,
+    first_normal32,
+    first_normal64,
+    uniform32,
+)
 from riskgpu.kernels.vmath import vector_width, vexp, vexp32, wide_vectors
 from riskgpu.rng.philox import philox4x32
 
@@ -53,7 +61,7 @@ _CACHE: dict[tuple, Callable] = {}
 
 
 def _lane_filler(dtype: np.dtype) -> Callable:
-    """``fill(Z, W, first, j0, n_blk, pair_only, k0, k1, stream)``, compiled once per dtype and vector width
+    """``fill(Z, W, first, j0, n_blk, used, k0, k1, stream)``, compiled once per dtype and vector width
     (not inlined: every kernel calls the same vector loops); ``W`` (4, LANES) uint32 scratch for the float32
     form."""
     name = (np.dtype(dtype).name, vector_width())
@@ -65,14 +73,23 @@ def _lane_filler(dtype: np.dtype) -> Callable:
 def _fill64() -> Callable:
     normals4 = _normals4(np.dtype(np.float64))
     normals2 = _normals2(np.dtype(np.float64))
+    uniform = _uniform(np.dtype(np.float64))
 
     @njit(error_model="numpy")
-    def fill(Z, W, first, j0, n_blk, pair_only, k0, k1, stream):  # pragma: no cover - compiled
+    def fill(Z, W, first, j0, n_blk, used, k0, k1, stream):  # pragma: no cover - compiled
         """Blocks ``j0 .. j0 + n_blk - 1`` of samples ``first .. first + LANES - 1``: block ``j0 + b`` of
-        lane ``l`` at ``Z[4 b : 4 b + 4, l]``. ``pair_only``: paths of at most 2 normals, only ``Z[0:2]``.
-        Philox and the float64 transform in one loop (split in two loops it measured 3.5x slower)."""
+        lane ``l`` at ``Z[4 b : 4 b + 4, l]``. ``used`` 1 or 2: paths of that many normals, only ``Z[0]``
+        or ``Z[0:2]`` (0: whole blocks). Philox and the float64 transform in one loop (split in two loops it
+        measured 3.5x slower); the short forms have loops of their own, so the rest is not computed at all."""
         wide_vectors()
-        if pair_only:  # its own loop: the second pair is not computed at all
+        if used == 1:
+            j = uint32(j0)
+            for lane in range(LANES):
+                u = uint64(first + lane)
+                x0, x1, _, _ = philox4x32(j, uint32(u & uint64(_LOW)), uint32(u >> uint64(32)), stream, k0, k1)
+                Z[0, lane] = first_normal64(uniform(x0), uniform(x1))
+            return
+        if used == 2:
             j = uint32(j0)
             for lane in range(LANES):
                 u = uint64(first + lane)
@@ -93,7 +110,7 @@ def _fill64() -> Callable:
 
 def _fill32() -> Callable:
     @njit(error_model="numpy")
-    def fill(Z, W, first, j0, n_blk, pair_only, k0, k1, stream):  # pragma: no cover - compiled
+    def fill(Z, W, first, j0, n_blk, used, k0, k1, stream):  # pragma: no cover - compiled
         """``_fill64``'s blocks in float32: the Philox words of a block for all lanes into ``W`` first, then
         the float32 transform in a loop of its own (16 lanes to a 512-bit vector; in the Philox loop, where
         the counters' products are 64-bit, it measured 2x slower)."""
@@ -105,9 +122,13 @@ def _fill32() -> Callable:
                 W[0, lane], W[1, lane], W[2, lane], W[3, lane] = philox4x32(
                     j, uint32(u & uint64(_LOW)), uint32(u >> uint64(32)), stream, k0, k1
                 )
+            if used == 1:  # paths of 1 normal: one block, its first normal
+                for lane in range(LANES):
+                    Z[0, lane] = first_normal32(uniform32(W[0, lane]), uniform32(W[1, lane]))
+                return
             for lane in range(LANES):
                 Z[4 * b, lane], Z[4 * b + 1, lane] = box_muller32(uniform32(W[0, lane]), uniform32(W[1, lane]))
-            if pair_only:  # paths of at most 2 normals: one block, its first pair
+            if used == 2:  # paths of 2 normals: one block, its first pair
                 return
             for lane in range(LANES):
                 Z[4 * b + 2, lane], Z[4 * b + 3, lane] = box_muller32(uniform32(W[2, lane]), uniform32(W[3, lane]))
@@ -225,13 +246,13 @@ def tiles_lanes(model: object, product: object, dtype: np.dtype) -> Callable:
                 T[s, lane] = zero
                 A[s, lane] = alive0
         n_blocks = (n_steps * ms + 3) // 4
-        pair_only = n_steps * ms <= 2
+        used = n_steps * ms if n_steps * ms <= 2 else 0  # 1-2 normals a path: only those are drawn
         left = every
         i = 0
         c = 0
         while c < n_blocks:
             nb = min(CHUNK, n_blocks - c)
-            fill(Z, W, base, int64(c), int64(nb), pair_only, k0, k1, stream)
+            fill(Z, W, base, int64(c), int64(nb), int64(used), k0, k1, stream)
             n_rows = min(4 * nb // ms, n_steps - i)  # whole steps: the slots per step divide 4
             for r in range(n_rows):
                 fix = False

@@ -25,7 +25,16 @@ from numba import float32, float64, int64, njit, prange, uint32, uint64
 
 from riskgpu.kernels.cache import cached
 from riskgpu.kernels.factory import TILE, steppers
-from riskgpu.kernels.vmath import vcos_sin_2pi, vcos_sin_2pi32, vector_width, vlog, vlog32, wide_vectors
+from riskgpu.kernels.vmath import (
+    vcos_2pi,
+    vcos_2pi32,
+    vcos_sin_2pi,
+    vcos_sin_2pi32,
+    vector_width,
+    vlog,
+    vlog32,
+    wide_vectors,
+)
 from riskgpu.rng.philox import _F32_HALF, _F32_SCALE, _F64_HALF, _F64_SCALE, philox4x32
 
 #: Philox blocks buffered per tile (4 normals each: 8 KB of float64, in L1).
@@ -66,6 +75,12 @@ def box_muller64(ua, ub):  # pragma: no cover - compiled
     return r * c, r * s
 
 
+@njit(inline="always", error_model="numpy")
+def first_normal64(ua, ub):  # pragma: no cover - compiled
+    """The pair's first normal alone, ``r cos(2 pi ub)`` (one polynomial instead of two and a select)."""
+    return math.sqrt(max(-2.0 * vlog(ua), 0.0)) * vcos_2pi(ub)
+
+
 _M2_32 = np.float32(-2.0)
 _ZERO32 = np.float32(0.0)
 
@@ -76,6 +91,12 @@ def box_muller32(ua, ub):  # pragma: no cover - compiled
     r = math.sqrt(max(_M2_32 * vlog32(ua), _ZERO32))
     c, s = vcos_sin_2pi32(ub)
     return r * c, r * s
+
+
+@njit(inline="always", error_model="numpy")
+def first_normal32(ua, ub):  # pragma: no cover - compiled
+    """``first_normal64`` in float32 arithmetic."""
+    return math.sqrt(max(_M2_32 * vlog32(ua), _ZERO32)) * vcos_2pi32(ub)
 
 
 def _normals4(dtype: np.dtype) -> Callable:

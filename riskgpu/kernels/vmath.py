@@ -126,12 +126,14 @@ _LOG = tuple(2.0 / (2 * k + 1) for k in range(11))
 #: sin and cos on [-pi/4, pi/4]: Taylor terms up to a^17 and a^18.
 _SIN = tuple((-1.0) ** k / math.factorial(2 * k + 1) for k in range(9))
 _COS = tuple((-1.0) ** k / math.factorial(2 * k) for k in range(10))
+#: sin on [-pi/2, pi/2] for ``vcos_2pi``: Taylor terms up to a^23 (the first left out is below 2**-60).
+_SINW = tuple((-1.0) ** k / math.factorial(2 * k + 1) for k in range(12))
 #: Beyond these, exp is inf or 0 (709.78 is a little below the overflow point, 709.7827: documented, unused).
 EXP_MAX = 709.78
 EXP_MIN = -745.2
 
 # highest power first, for ``horner``
-_EXP_DESC, _LOG_DESC, _SIN_DESC, _COS_DESC = (tuple(reversed(c)) for c in (_EXP, _LOG, _SIN, _COS))
+_EXP_DESC, _LOG_DESC, _SIN_DESC, _COS_DESC, _SINW_DESC = (tuple(reversed(c)) for c in (_EXP, _LOG, _SIN, _COS, _SINW))
 
 
 @njit(inline="always", error_model="numpy")
@@ -214,6 +216,18 @@ def vcos_sin_2pi(u):  # pragma: no cover - compiled
     return cos_v, sin_v
 
 
+@njit(inline="always", error_model="numpy")
+def vcos_2pi(u):  # pragma: no cover - compiled
+    """``cos(2 pi u)`` alone for a float64 ``u`` in ``[0, 1]`` (the RNG's uniforms): one polynomial where
+    ``vcos_sin_2pi`` takes two and a quarter-turn select. ``cos(2 pi t) = sin(2 pi (1/4 - |t|))``, ``t = u -
+    round(u)``; both steps exact for the RNG's uniforms (multiples of 2**-33), then the Taylor series of sin
+    on ``[-pi/2, pi/2]``. Within 1e-15 of ``numpy``'s ``cos(2 pi u)``."""
+    u = float64(u)
+    w = 0.25 - abs(u - math.floor(u + 0.5))
+    a = TWO_PI * w
+    return a * horner(a * a, _SINW_DESC)
+
+
 # float32 versions: the same reductions with float32 polynomials, 8 lanes to a 256-bit vector where float64
 # has 4. Within a few float32 ulps of the correctly rounded value over the ranges documented (tested).
 F32 = np.float32
@@ -227,10 +241,11 @@ EXP32_MIN = F32(-103.9)
 E32 = tuple(F32(v) for v in _EXP[:8])
 #: log: 2/(2k+1), k = 0..4 (|s| <= 0.1716: the first term left out is below 2**-28 of log(m)).
 L32 = tuple(F32(v) for v in _LOG[:5])
-#: sin up to a^9, cos up to a^10 on [-pi/4, pi/4].
+#: sin up to a^9, cos up to a^10 on [-pi/4, pi/4]; sin up to a^15 on [-pi/2, pi/2] for ``vcos_2pi32``.
 S32 = tuple(F32(v) for v in _SIN[:5])
 C32 = tuple(F32(v) for v in _COS[:6])
-_E32_DESC, _L32_DESC, _S32_DESC, _C32_DESC = (tuple(reversed(c)) for c in (E32, L32, S32, C32))
+SW32 = tuple(F32(v) for v in _SINW[:8])
+_E32_DESC, _L32_DESC, _S32_DESC, _C32_DESC, _SW32_DESC = (tuple(reversed(c)) for c in (E32, L32, S32, C32, SW32))
 _HALF32 = F32(0.5)
 _QUARTER32 = F32(0.25)
 _FOUR32 = F32(4.0)
@@ -295,3 +310,12 @@ def vcos_sin_2pi32(u):  # pragma: no cover - compiled
     cos_v = bits_float(int32(first ^ int32((((k + 1) >> 1) & 1) << 31)))
     sin_v = bits_float(int32(second ^ int32(((k >> 1) & 1) << 31)))
     return cos_v, sin_v
+
+
+@njit(inline="always", error_model="numpy")
+def vcos_2pi32(u):  # pragma: no cover - compiled
+    """``vcos_2pi`` in float32 (the same exact reduction for the float32 uniforms, float32 polynomial)."""
+    u = float32(u)
+    w = _QUARTER32 - abs(u - np.floor(u + _HALF32))
+    a = TWO_PI32 * w
+    return a * horner(a * a, _SW32_DESC)
