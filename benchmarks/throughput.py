@@ -11,7 +11,8 @@ Columns, each pricing the same problem (same model, product and time grid; its o
 
 - ``numpy``: a vectorised numpy implementation written here, independent of riskgpu:
   ``np.random.default_rng`` normals, exact log-space GBM steps, Heston full-truncation Euler; paths in
-  batches of at most ``--batch`` numbers. Single-threaded; the ratio column is against it.
+  batches of at most ``--batch`` numbers. Single-threaded; the ratio columns are against it (in the row's
+  dtype, and in float32).
 - ``reference``, ``cpu``: ``rg.price`` on riskgpu's numpy reference and numba ``prange`` backends;
   ``gpu`` only on a real CUDA device (never numba's simulator).
 - ``quantlib``: ``MCEuropeanEngine``, ``MCDiscreteArithmeticAPEngine`` and ``MCEuropeanHestonEngine``
@@ -289,10 +290,18 @@ def _na_row(p: Problem, column: str, dtype: str, detail: str) -> dict:
 
 
 def compare(rows: list[dict]) -> None:
-    """Add ``ratio_to_numpy``, ``z_vs_numpy`` and ``agree`` to every timed row (in place)."""
+    """Add ``ratio_to_numpy`` (against numpy in the row's dtype), ``ratio_to_numpy_f32`` (against numpy in
+    float32, the issue's baseline for both dtypes; None when float32 was not run), ``z_vs_numpy`` and
+    ``agree`` to every timed row (in place)."""
     for r in rows:
         if r["status"] != "ok":
             continue
+        base32 = next(
+            (x for x in rows if x["problem"] == r["problem"] and x["column"] == "numpy" and x["dtype"] == "float32"),
+            None,
+        )
+        ok32 = base32 is not None and base32["status"] == "ok"
+        r["ratio_to_numpy_f32"] = r["path_steps_per_s"] / base32["path_steps_per_s"] if ok32 else None
         base = next(
             (x for x in rows if x["problem"] == r["problem"] and x["column"] == "numpy" and x["dtype"] == r["dtype"]),
             None,
@@ -329,7 +338,7 @@ def print_table(rows: list[dict]) -> None:
     """The rows as a plain-text table."""
     head = (
         f"{'problem':<15} {'column':<10} {'dtype':<8} {'paths':>9} {'steps':>5} {'compile s':>9} {'best s':>8} "
-        f"{'path-steps/s':>12} {'vs numpy':>9} {'price':>9} {'stderr':>8} {'z':>6}  check"
+        f"{'path-steps/s':>12} {'vs numpy':>9} {'vs np f32':>9} {'price':>9} {'stderr':>8} {'z':>6}  check"
     )
     print(head)
     print("-" * len(head))
@@ -343,7 +352,8 @@ def print_table(rows: list[dict]) -> None:
             check = "(baseline)"
         print(
             f"{lead} {r['paths']:>9} {r['steps']:>5} {_fmt(r['compile_s'], '9.2f')} {r['best_s']:8.3f} "
-            f"{r['path_steps_per_s']:12.3e} {_fmt(r.get('ratio_to_numpy'), '8.2f')}x {r['value']:9.4f} "
+            f"{r['path_steps_per_s']:12.3e} {_fmt(r.get('ratio_to_numpy'), '8.2f')}x "
+            f"{_fmt(r.get('ratio_to_numpy_f32'), '8.2f')}x {r['value']:9.4f} "
             f"{r['stderr']:8.4f} {_fmt(r.get('z_vs_numpy'), '6.2f')}  {check}"
         )
 

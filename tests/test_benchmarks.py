@@ -166,6 +166,7 @@ def test_throughput_tiny(tmp_path):
             assert r["paths"] == (512 if r["column"] == "quantlib" else 2048)
             assert r["best_s"] > 0 and r["path_steps_per_s"] == pytest.approx(r["paths"] * r["steps"] / r["best_s"])
             assert r["ratio_to_numpy"] > 0 and r["agree"] is True, r
+            assert r["ratio_to_numpy_f32"] is None  # float32 not run
         assert cells["cpu"]["compile_s"] > 0 and cells["numpy"]["compile_s"] is None
         # riskgpu's backends price the same paths; every pair of columns agrees within a few stderr
         assert cells["cpu"]["value"] == pytest.approx(cells["reference"]["value"], rel=1e-9)
