@@ -291,10 +291,15 @@ def _info(args: argparse.Namespace) -> int:
     from riskgpu.batch.outputs import versions as package_versions
     from riskgpu.cli_run import devices
     from riskgpu.kernels.cache import location
+    from riskgpu.kernels.vmath import vector_width
 
+    try:
+        width = vector_width()
+    except ValueError as exc:
+        raise InputError(str(exc)) from exc
     versions = package_versions()
     info = {"versions": versions, "backends": {k: vars(v) for k, v in rg.backends().items()}, "devices": devices(),
-            "kernel_cache": location()}  # fmt: skip
+            "kernel_cache": location(), "cpu_vector_width": width}  # fmt: skip
     if args.json:
         print(json.dumps(info, indent=1))
         return EXIT_OK
@@ -312,6 +317,8 @@ def _info(args: argparse.Namespace) -> int:
     cached = info["kernel_cache"]
     off = "not cached on disk (RISKGPU_KERNEL_CACHE=0, or no writable place)"
     print(f"kernels    {'cached in ' + cached if cached else off}")
+    wide = "512-bit where the CPU has AVX-512" if width == "512" else "LLVM's choice for this CPU"
+    print(f"vectors    {wide} (RISKGPU_VECTOR_WIDTH={width})")
     return EXIT_OK
 
 

@@ -16,7 +16,8 @@ from riskgpu.cli import main
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_info_lists_backends_and_reasons(capsys):
+def test_info_lists_backends_and_reasons(capsys, monkeypatch):
+    monkeypatch.delenv("RISKGPU_VECTOR_WIDTH", raising=False)
     assert main(["info", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert set(info["backends"]) == {"reference", "cpu", "gpu", "auto"}
@@ -24,6 +25,13 @@ def test_info_lists_backends_and_reasons(capsys):
     assert info["backends"]["gpu"]["detail"]
     assert info["versions"]["riskgpu"] == rg.__version__
     assert info["kernel_cache"] and Path(info["kernel_cache"]).is_dir()  # where the CPU kernels are kept
+    assert info["cpu_vector_width"] == "512"
+
+
+def test_info_refuses_an_unknown_vector_width(monkeypatch, capsys):
+    monkeypatch.setenv("RISKGPU_VECTOR_WIDTH", "1024")
+    assert main(["info"]) != 0
+    assert "RISKGPU_VECTOR_WIDTH='1024'" in capsys.readouterr().err
 
 
 def test_price_flags_json_matches_api(capsys):
