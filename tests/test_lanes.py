@@ -3,6 +3,7 @@ the reference backend and closed forms; which pairs the cpu backend runs on it."
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -85,6 +86,20 @@ def test_lanes_kernel_matches_the_per_path_kernel(name, dtype):
         assert not got.any() and not got_sq.any()
 
 
+def test_lanes_kernel_batches_are_whole_tiles_with_tasks_of_16_tiles():
+    # 16 * MIN_TASKS tiles and more: tasks of 2 GROUPs; parts cut inside groups and tasks
+    product = CASES["european_1_step"][0]
+    n_tiles = 16 * MIN_TASKS + 13
+    job = make_job(
+        product, GBM, n_paths=32 * n_tiles - 5, n_steps=1, seed=8, dtype="float64", antithetic=False, stream=0
+    )
+    whole = cpu.tile_sums(job, 0, n_tiles)
+    cuts = (0, 5, 21, 3 * MIN_TASKS + 1, n_tiles - 9, n_tiles)
+    parts = [cpu.tile_sums(job, a, b - a) for a, b in itertools.pairwise(cuts)]
+    for k in (0, 1):
+        assert whole[k].tobytes() == np.concatenate([p[k] for p in parts]).tobytes()
+
+
 def test_lanes_kernel_batches_are_whole_tiles():
     # any split of the tiles gives the same bytes (the deterministic-sum contract), across task boundaries
     product, n_steps, _ = CASES["asian_down_out_antithetic"]
@@ -119,6 +134,22 @@ def test_512_bit_vectors_change_no_bit_of_the_tile_sums(monkeypatch):
     assert any(key[-1] == "auto" for key in _CACHE)
     auto = _sums(auto_kernel, job)
     assert wide[0].tobytes() == auto[0].tobytes() and wide[1].tobytes() == auto[1].tobytes()
+
+
+def test_the_vector_width_is_fixed_when_the_kernel_is_built_not_when_numba_compiles_it(monkeypatch):
+    # built under the default (512), first called (so compiled) with RISKGPU_VECTOR_WIDTH=auto: the kernel
+    # served under the 512 key must be the 512 code (found by review: the hint used to read the variable late)
+    product = CASES["digital_put_3"][0]
+    key = ("gbm", lanes_product(GBM, product), "float64", "512")
+    monkeypatch.delitem(_CACHE, key, raising=False)
+    monkeypatch.setenv("RISKGPU_KERNEL_CACHE", "0")  # compile here (inspect_llvm needs it), not load
+    monkeypatch.delenv("RISKGPU_VECTOR_WIDTH", raising=False)
+    kernel = tiles_lanes(GBM, product, np.dtype("float64"))
+    monkeypatch.setenv("RISKGPU_VECTOR_WIDTH", "auto")
+    job = make_job(product, GBM, n_paths=64, n_steps=3, seed=1, dtype="float64", antithetic=False, stream=0)
+    _sums(kernel, job)
+    assert _CACHE[key] is kernel
+    assert '"prefer-vector-width"="512"' in kernel.inspect_llvm(kernel.signatures[0])
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])

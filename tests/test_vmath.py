@@ -21,12 +21,12 @@ from riskgpu.kernels.vmath import (
     vcos_2pi32,
     vcos_sin_2pi,
     vcos_sin_2pi32,
+    vector_hint,
     vector_width,
     vexp,
     vexp32,
     vlog,
     vlog32,
-    wide_vectors,
 )
 
 EPS = np.finfo(np.float64).eps
@@ -211,25 +211,26 @@ def test_simd_kernel_batches_are_whole_tiles():
     assert whole.tobytes() == parts.tobytes()
 
 
-def _wide_probe():
-    # a fresh function per call: numba compiles (and so reads RISKGPU_VECTOR_WIDTH) once per dispatcher
+def _hint_probe(hint):
     @njit
     def f(a):
-        wide_vectors()
+        hint()
         return a + 1.0
 
     f(1.0)
     return next(iter(f.inspect_llvm().values()))
 
 
-def test_wide_vectors_marks_the_function_for_512_bit_vectors_unless_told_auto(monkeypatch):
+def test_vector_hint_marks_the_function_for_512_bit_vectors_or_nothing(monkeypatch):
     # the attribute LLVM's x86 back end reads per function (clang's -mprefer-vector-width=512)
+    assert '"prefer-vector-width"="512"' in _hint_probe(vector_hint("512"))
+    assert "prefer-vector-width" not in _hint_probe(vector_hint("auto"))
+    with pytest.raises(ValueError, match="vector width '256'"):
+        vector_hint("256")
     monkeypatch.delenv("RISKGPU_VECTOR_WIDTH", raising=False)
     assert vector_width() == "512"
-    assert '"prefer-vector-width"="512"' in _wide_probe()
     monkeypatch.setenv("RISKGPU_VECTOR_WIDTH", " Auto ")
     assert vector_width() == "auto"
-    assert "prefer-vector-width" not in _wide_probe()
     monkeypatch.setenv("RISKGPU_VECTOR_WIDTH", "256")
     with pytest.raises(ValueError, match=r"RISKGPU_VECTOR_WIDTH='256': expected one of 512, auto"):
         vector_width()

@@ -39,7 +39,7 @@ from riskgpu.kernels.simd import (
     first_normal64,
     uniform32,
 )
-from riskgpu.kernels.vmath import vector_width, vexp, vexp32, wide_vectors
+from riskgpu.kernels.vmath import vector_hint, vector_width, vexp, vexp32
 from riskgpu.rng.philox import philox4x32
 
 #: Tiles stepped side by side in one pass: their ``LANES`` paths are the vector loops' lanes.
@@ -60,17 +60,18 @@ _FILL: dict[tuple[str, str], Callable] = {}
 _CACHE: dict[tuple, Callable] = {}
 
 
-def _lane_filler(dtype: np.dtype) -> Callable:
+def _lane_filler(dtype: np.dtype, width: str) -> Callable:
     """``fill(Z, W, first, j0, n_blk, used, k0, k1, stream)``, compiled once per dtype and vector width
     (not inlined: every kernel calls the same vector loops); ``W`` (4, LANES) uint32 scratch for the float32
     form."""
-    name = (np.dtype(dtype).name, vector_width())
+    name = (np.dtype(dtype).name, width)
     if name not in _FILL:
-        _FILL[name] = _fill32() if np.dtype(dtype) == np.float32 else _fill64()
+        hint = vector_hint(width)
+        _FILL[name] = _fill32(hint) if np.dtype(dtype) == np.float32 else _fill64(hint)
     return _FILL[name]
 
 
-def _fill64() -> Callable:
+def _fill64(hint: Callable) -> Callable:
     normals4 = _normals4(np.dtype(np.float64))
     normals2 = _normals2(np.dtype(np.float64))
     uniform = _uniform(np.dtype(np.float64))
@@ -81,7 +82,7 @@ def _fill64() -> Callable:
         lane ``l`` at ``Z[4 b : 4 b + 4, l]``. ``used`` 1 or 2: paths of that many normals, only ``Z[0]``
         or ``Z[0:2]`` (0: whole blocks). Philox and the float64 transform in one loop (split in two loops it
         measured 3.5x slower); the short forms have loops of their own, so the rest is not computed at all."""
-        wide_vectors()
+        hint()
         if used == 1:
             j = uint32(j0)
             for lane in range(LANES):
@@ -108,13 +109,13 @@ def _fill64() -> Callable:
     return fill
 
 
-def _fill32() -> Callable:
+def _fill32(hint: Callable) -> Callable:
     @njit(error_model="numpy")
     def fill(Z, W, first, j0, n_blk, used, k0, k1, stream):  # pragma: no cover - compiled
         """``_fill64``'s blocks in float32: the Philox words of a block for all lanes into ``W`` first, then
         the float32 transform in a loop of its own (16 lanes to a 512-bit vector; in the Philox loop, where
         the counters' products are 64-bit, it measured 2x slower)."""
-        wide_vectors()
+        hint()
         for b in range(n_blk):
             j = uint32(j0 + b)
             for lane in range(LANES):
@@ -200,11 +201,12 @@ def tiles_lanes(model: object, product: object, dtype: np.dtype) -> Callable:
     key = (model.kernel_id, code, np.dtype(dtype).name, vector_width())
     if key in _CACHE:
         return _CACHE[key]
+    hint = vector_hint(key[-1])  # the width is fixed here, with the key, not when numba compiles
     n_state = _STATE_LEN[model.kernel_id]
     load, store = _state_io(n_state)
     m_init, m_step = model.kernel_functions()
     ms = model.slots
-    fill = _lane_filler(dtype)
+    fill = _lane_filler(dtype, key[-1])
     nb_dtype = np.dtype(dtype)
     exp = vexp32 if nb_dtype == np.float32 else vexp
     one = nb_dtype.type(1.0)
@@ -297,7 +299,9 @@ def tiles_lanes(model: object, product: object, dtype: np.dtype) -> Callable:
                     v = max(sign * (s0 * exp(x) - strike), zero)
                 v = v * disc
                 P[lane] = v if s == 0 else (P[lane] + v) * half
-        for g in range(min(GROUP, sums.shape[0] - t0)):  # each tile's own lanes, in index order
+        # each tile's own lanes, in index order; tasks are whole groups (their tile count a multiple of GROUP),
+        # so only the job's last group is cut short, by the end of ``sums``
+        for g in range(min(GROUP, sums.shape[0] - t0)):
             sm = shift - shift
             sq = shift - shift
             for lane in range(g * TILE, g * TILE + TILE):
@@ -313,7 +317,7 @@ def tiles_lanes(model: object, product: object, dtype: np.dtype) -> Callable:
         t_lo, t_hi, first_tile, n_samples, sums, sqs, antithetic, k0, k1, stream, mp, pp, n_steps, disc, shift
     ):  # pragma: no cover - compiled
         """Tiles ``t_lo .. t_hi - 1`` of ``sums``, a group at a time, with scratch arrays of its own."""
-        wide_vectors()
+        hint()
         Z = np.empty((4 * CHUNK, LANES), dtype=nb_dtype)
         W = np.empty((4, LANES), dtype=np.uint32)
         S = np.empty((n_state, 2, LANES), dtype=nb_dtype)

@@ -30,10 +30,10 @@ from riskgpu.kernels.vmath import (
     vcos_2pi32,
     vcos_sin_2pi,
     vcos_sin_2pi32,
+    vector_hint,
     vector_width,
     vlog,
     vlog32,
-    wide_vectors,
 )
 from riskgpu.rng.philox import _F32_HALF, _F32_SCALE, _F64_HALF, _F64_SCALE, philox4x32
 
@@ -130,21 +130,22 @@ def _normals2(dtype: np.dtype) -> Callable:
 _FILL: dict[tuple[str, str], Callable] = {}
 
 
-def _filler(dtype: np.dtype) -> Callable:
+def _filler(dtype: np.dtype, width: str) -> Callable:
     # one compiled function per dtype, called (not inlined) by every kernel: the vectorised loops are
     # compiled once, not in each kernel and at each call site (that took 15 s a kernel); per vector width
-    name = (np.dtype(dtype).name, vector_width())
+    name = (np.dtype(dtype).name, width)
     if name in _FILL:
         return _FILL[name]
     normals4 = _normals4(dtype)
     cast = float32 if np.dtype(dtype) == np.float32 else float64
+    hint = vector_hint(width)
 
     @njit(error_model="numpy")
     def fill(buf, first, n_lanes, j0, n_blk, k0, k1, stream):  # pragma: no cover - compiled
         """Blocks ``j0 .. j0 + n_blk - 1`` of samples ``first .. first + n_lanes - 1``: lane ``l``'s block
         ``j0 + b`` at ``buf[4 (l n_blk + b) : + 4]``. The inner loop (vectorised) runs over the blocks of
         a path, or over the paths when each has one block."""
-        wide_vectors()
+        hint()
         if n_blk == 1:  # one block a path (a step or a few): the loop runs over the paths
             for lane in range(n_lanes):
                 u = uint64(first + lane)
@@ -203,7 +204,7 @@ def tiles_simd(model: object, product: object, dtype: np.dtype) -> Callable:
     st = steppers(model, product)
     m_init, init, finish, block_steps, tail_steps = st.m_init, st.init, st.finish, st.block_steps, st.tail_steps
     per_block = 4 // st.n_slots
-    fill = _filler(dtype)
+    fill = _filler(dtype, key[-1])  # the width fixed here, with the key, not when numba compiles
     nb_dtype = np.dtype(dtype)
     one = nb_dtype.type(1.0)
     half = nb_dtype.type(0.5)
