@@ -293,20 +293,20 @@ def compare(rows: list[dict]) -> None:
     """Add ``ratio_to_numpy`` (against numpy in the row's dtype), ``ratio_to_numpy_f32`` (against numpy in
     float32, the issue's baseline for both dtypes; None when float32 was not run), ``z_vs_numpy`` and
     ``agree`` to every timed row (in place)."""
+
+    def numpy_row(problem: str, dtype: str) -> dict | None:
+        """The timed numpy row of ``problem`` in ``dtype``, or None."""
+        found = (x for x in rows if x["problem"] == problem and x["column"] == "numpy" and x["dtype"] == dtype)
+        base = next(found, None)
+        return base if base is not None and base["status"] == "ok" else None
+
     for r in rows:
         if r["status"] != "ok":
             continue
-        base32 = next(
-            (x for x in rows if x["problem"] == r["problem"] and x["column"] == "numpy" and x["dtype"] == "float32"),
-            None,
-        )
-        ok32 = base32 is not None and base32["status"] == "ok"
-        r["ratio_to_numpy_f32"] = r["path_steps_per_s"] / base32["path_steps_per_s"] if ok32 else None
-        base = next(
-            (x for x in rows if x["problem"] == r["problem"] and x["column"] == "numpy" and x["dtype"] == r["dtype"]),
-            None,
-        )
-        if base is None or base["status"] != "ok":
+        base32 = numpy_row(r["problem"], "float32")
+        r["ratio_to_numpy_f32"] = r["path_steps_per_s"] / base32["path_steps_per_s"] if base32 else None
+        base = numpy_row(r["problem"], r["dtype"])
+        if base is None:
             r.update(ratio_to_numpy=None, z_vs_numpy=None, agree=None)
             continue
         se = math.hypot(r["stderr"], base["stderr"])

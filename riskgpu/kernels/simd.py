@@ -68,9 +68,15 @@ def uniform32(x):  # pragma: no cover - compiled
 
 
 @njit(inline="always", error_model="numpy")
+def radius64(ua):  # pragma: no cover - compiled
+    """Box-Muller's radius ``sqrt(-2 log ua)`` in float64 (``-2 log ua`` clamped at 0)."""
+    return math.sqrt(max(-2.0 * vlog(ua), 0.0))
+
+
+@njit(inline="always", error_model="numpy")
 def box_muller64(ua, ub):  # pragma: no cover - compiled
-    """One Box-Muller pair in float64: ``(r cos(2 pi ub), r sin(2 pi ub))``, ``r = sqrt(-2 log ua)``."""
-    r = math.sqrt(max(-2.0 * vlog(ua), 0.0))
+    """One Box-Muller pair in float64: ``(r cos(2 pi ub), r sin(2 pi ub))``, ``r = radius64(ua)``."""
+    r = radius64(ua)
     c, s = vcos_sin_2pi(ub)
     return r * c, r * s
 
@@ -78,7 +84,7 @@ def box_muller64(ua, ub):  # pragma: no cover - compiled
 @njit(inline="always", error_model="numpy")
 def first_normal64(ua, ub):  # pragma: no cover - compiled
     """The pair's first normal alone, ``r cos(2 pi ub)`` (one polynomial instead of two and a select)."""
-    return math.sqrt(max(-2.0 * vlog(ua), 0.0)) * vcos_2pi(ub)
+    return radius64(ua) * vcos_2pi(ub)
 
 
 _M2_32 = np.float32(-2.0)
@@ -86,9 +92,15 @@ _ZERO32 = np.float32(0.0)
 
 
 @njit(inline="always", error_model="numpy")
+def radius32(ua):  # pragma: no cover - compiled
+    """``radius64`` in float32 arithmetic."""
+    return math.sqrt(max(_M2_32 * vlog32(ua), _ZERO32))
+
+
+@njit(inline="always", error_model="numpy")
 def box_muller32(ua, ub):  # pragma: no cover - compiled
     """The same pair in float32 arithmetic (float32 polynomials: twice the lanes of float64)."""
-    r = math.sqrt(max(_M2_32 * vlog32(ua), _ZERO32))
+    r = radius32(ua)
     c, s = vcos_sin_2pi32(ub)
     return r * c, r * s
 
@@ -96,7 +108,7 @@ def box_muller32(ua, ub):  # pragma: no cover - compiled
 @njit(inline="always", error_model="numpy")
 def first_normal32(ua, ub):  # pragma: no cover - compiled
     """``first_normal64`` in float32 arithmetic."""
-    return math.sqrt(max(_M2_32 * vlog32(ua), _ZERO32)) * vcos_2pi32(ub)
+    return radius32(ua) * vcos_2pi32(ub)
 
 
 def _normals4(dtype: np.dtype) -> Callable:
